@@ -222,3 +222,52 @@ pub mod labels {
     pub const APP_COMPONENT: &str = "app.kubernetes.io/component";
     pub const APP_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 }
+
+/// Condition reasons used by the template, model and cache flows beyond those above.
+pub mod flow_reasons {
+    /// Template cache: model caches are downloading.
+    pub const WARMING: &str = "Warming";
+    /// Model: metadata was read but template generation is switched off.
+    pub const AUTO_TEMPLATE_CREATION_DISABLED: &str = "AutoTemplateCreationDisabled";
+    /// Template: discovery waits for a free slot among the cluster's discovery jobs.
+    pub const DISCOVERY_DEFERRED: &str = "DiscoveryDeferred";
+}
+
+/// Reasons of the Events the operator records.
+pub mod events {
+    pub const RUNTIME_CONFIG_RESOLVED: &str = "RuntimeConfigResolved";
+    pub const DEFAULT_RUNTIME_CONFIG_NOT_FOUND: &str = "DefaultRuntimeConfigNotFound";
+    pub const MODEL_SOURCES_PROVIDED: &str = "ModelSourcesProvided";
+    pub const GPU_UNAVAILABLE: &str = "GPUUnavailable";
+    pub const IMAGE_PULL_AUTH_FAILED: &str = "ImagePullAuthFailed";
+    pub const IMAGE_NOT_FOUND: &str = "ImageNotFound";
+    pub const IMAGE_PULL_FAILED: &str = "ImagePullFailed";
+    pub const DISCOVERY_STARTED: &str = "DiscoveryStarted";
+    pub const DISCOVERY_FAILED: &str = "DiscoveryFailed";
+    pub const DISCOVERY_COMPLETED: &str = "DiscoveryCompleted";
+    pub const IMAGE_READY: &str = "ImageReady";
+    pub const IMAGE_FAILED: &str = "ImageFailed";
+    pub const CACHE_READY: &str = "CacheReady";
+    pub const CACHE_FAILED: &str = "CacheFailed";
+    pub const RECONCILE_FAILED: &str = "ReconcileFailed";
+}
+
+/// Values of the `app.kubernetes.io/*` and cache labels the operator writes.
+pub mod label_values {
+    /// `app.kubernetes.io/managed-by` of most objects.
+    pub const MANAGED_BY_AIM_CONTROLLER: &str = "aim-controller";
+    /// `app.kubernetes.io/managed-by` of model-cache volumes and download jobs.
+    pub const MANAGED_BY_MODEL_CACHE_CONTROLLER: &str = "modelcache-controller";
+    /// `app.kubernetes.io/name` of discovery jobs.
+    pub const NAME_DISCOVERY: &str = "aim-discovery";
+    /// `app.kubernetes.io/name` of serving runtimes.
+    pub const NAME_RUNTIME: &str = "aim-runtime";
+    /// `app.kubernetes.io/component` of discovery jobs.
+    pub const COMPONENT_DISCOVERY_JOB: &str = "discovery-job";
+    /// `app.kubernetes.io/component` of serving runtimes.
+    pub const COMPONENT_SERVING_RUNTIME: &str = "serving-runtime";
+    /// `aim.silogen.ai/cache-type` of volumes of model caches created by a template cache.
+    pub const CACHE_TYPE_TEMPLATE_CACHE: &str = "template-cache";
+    /// The value of boolean marker labels.
+    pub const TRUE: &str = "true";
+}

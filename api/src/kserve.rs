@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "serving.kserve.io",
+    derive = "PartialEq",
     version = "v1beta1",
     kind = "InferenceService",
     namespaced,
@@ -147,6 +148,7 @@ pub struct FailureInfo {
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "serving.kserve.io",
+    derive = "PartialEq",
     version = "v1alpha1",
     kind = "ServingRuntime",
     namespaced,
@@ -175,6 +177,7 @@ pub struct ServingRuntimeSpec {
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "serving.kserve.io",
+    derive = "PartialEq",
     version = "v1alpha1",
     kind = "ClusterServingRuntime",
     schema = "disabled"

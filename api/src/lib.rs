@@ -8,6 +8,7 @@
 pub mod conditions;
 pub mod crds;
 pub mod kserve;
+pub mod policy;
 pub mod v1alpha1;
 
 /// The API group of every AIM kind.

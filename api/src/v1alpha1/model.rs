@@ -54,6 +54,7 @@ pub struct AIMModelDiscovery {
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "aim.silogen.ai",
+    derive = "PartialEq",
     version = "v1alpha1",
     kind = "AIMModel",
     namespaced,
@@ -75,6 +76,7 @@ pub struct AIMModelSpec {
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "aim.silogen.ai",
+    derive = "PartialEq",
     version = "v1alpha1",
     kind = "AIMClusterModel",
     status = "AIMModelStatus",

@@ -19,6 +19,7 @@ fn default_model_download_image() -> String {
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "aim.silogen.ai",
+    derive = "PartialEq",
     version = "v1alpha1",
     kind = "AIMModelCache",
     namespaced,

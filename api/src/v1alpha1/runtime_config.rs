@@ -86,6 +86,7 @@ pub struct AIMRuntimeConfigRouting {
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "aim.silogen.ai",
+    derive = "PartialEq",
     version = "v1alpha1",
     kind = "AIMRuntimeConfig",
     namespaced,
@@ -114,6 +115,7 @@ pub struct AIMRuntimeConfigSpec {
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "aim.silogen.ai",
+    derive = "PartialEq",
     version = "v1alpha1",
     kind = "AIMClusterRuntimeConfig",
     status = "AIMRuntimeConfigStatus",

@@ -17,6 +17,7 @@ use crate::conditions::AIMServiceStatusEnum;
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "aim.silogen.ai",
+    derive = "PartialEq",
     version = "v1alpha1",
     kind = "AIMService",
     namespaced,

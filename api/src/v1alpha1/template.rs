@@ -46,6 +46,7 @@ pub struct AIMServiceTemplateSpecCommon {
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "aim.silogen.ai",
+    derive = "PartialEq",
     version = "v1alpha1",
     kind = "AIMServiceTemplate",
     namespaced,
@@ -80,6 +81,7 @@ pub struct AIMServiceTemplateSpec {
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[kube(
     group = "aim.silogen.ai",
+    derive = "PartialEq",
     version = "v1alpha1",
     kind = "AIMClusterServiceTemplate",
     status = "AIMServiceTemplateStatus",

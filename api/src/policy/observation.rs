@@ -1,0 +1,239 @@
+//! Observations: everything a policy may base a decision on, gathered by the host from the
+//! cluster. A policy never calls the cluster; what it needs is here.
+
+use std::collections::BTreeMap;
+
+use gateway_api::apis::standard::httproutes::HttpRoute;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::kserve::{ClusterServingRuntime, InferenceService, ServingRuntime};
+use crate::v1alpha1::{
+    AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel, AIMModelCache,
+    AIMRuntimeConfig, AIMService, AIMServiceTemplate, AIMTemplateCache,
+};
+
+/// The runtime configs of the requested name: the namespace one (if the subject is namespaced and
+/// it exists) and the cluster one. Which is in force is the policy's decision.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimeConfigs {
+    /// The name that was looked up (`default` when none was given).
+    pub name: String,
+    /// AIMRuntimeConfig of that name in the subject's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaced: Option<AIMRuntimeConfig>,
+    /// AIMClusterRuntimeConfig of that name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<AIMClusterRuntimeConfig>,
+}
+
+/// The labels of one Node: GPUs are known only from them.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeLabels {
+    /// Node name.
+    pub name: String,
+    /// All labels of the node.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What the host knows about one AIMService and everything it may depend on.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceObservation {
+    /// Always [`super::OBSERVATION_API_VERSION`].
+    pub api_version: String,
+    /// The service being reconciled.
+    pub service: AIMService,
+    /// Runtime configs named by the service (or `default`).
+    pub runtime_configs: RuntimeConfigs,
+    /// AIMModels in the service's namespace.
+    #[serde(default)]
+    pub models: Vec<AIMModel>,
+    /// All AIMClusterModels.
+    #[serde(default)]
+    pub cluster_models: Vec<AIMClusterModel>,
+    /// AIMServiceTemplates in the service's namespace.
+    #[serde(default)]
+    pub templates: Vec<AIMServiceTemplate>,
+    /// All AIMClusterServiceTemplates.
+    #[serde(default)]
+    pub cluster_templates: Vec<AIMClusterServiceTemplate>,
+    /// AIMTemplateCaches in the service's namespace.
+    #[serde(default)]
+    pub template_caches: Vec<AIMTemplateCache>,
+    /// AIMModelCaches in the service's namespace.
+    #[serde(default)]
+    pub model_caches: Vec<AIMModelCache>,
+    /// Labels of every node.
+    #[serde(default)]
+    pub nodes: Vec<NodeLabels>,
+    /// InferenceServices owned by the service.
+    #[serde(default)]
+    #[schemars(with = "Vec<serde_json::Value>")]
+    pub inference_services: Vec<InferenceService>,
+    /// HTTPRoutes owned by the service.
+    #[serde(default)]
+    pub http_routes: Vec<HttpRoute>,
+    /// PersistentVolumeClaims owned by the service.
+    #[serde(default)]
+    pub persistent_volume_claims: Vec<PersistentVolumeClaim>,
+    /// Pods of the service's InferenceServices.
+    #[serde(default)]
+    pub pods: Vec<Pod>,
+}
+
+/// What the host knows about one template, namespaced or cluster-scoped.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateObservation {
+    /// Always [`super::OBSERVATION_API_VERSION`].
+    pub api_version: String,
+    /// The namespace template being reconciled (exactly one of this and `clusterTemplate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<AIMServiceTemplate>,
+    /// The cluster template being reconciled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_template: Option<AIMClusterServiceTemplate>,
+    /// Namespace where cluster-scoped objects keep their namespaced children (discovery jobs).
+    pub operator_namespace: String,
+    /// Runtime configs named by the template.
+    pub runtime_configs: RuntimeConfigs,
+    /// The AIMModel of the template's `modelName` in its namespace, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<AIMModel>,
+    /// The AIMClusterModel of the template's `modelName`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_model: Option<AIMClusterModel>,
+    /// Labels of every node.
+    #[serde(default)]
+    pub nodes: Vec<NodeLabels>,
+    /// Discovery Jobs owned by the template.
+    #[serde(default)]
+    pub jobs: Vec<Job>,
+    /// Pods of those Jobs.
+    #[serde(default)]
+    pub pods: Vec<Pod>,
+    /// Output of the newest succeeded discovery Job's container, read from its log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery_log: Option<String>,
+    /// Discovery Jobs of any template still running in the cluster.
+    #[serde(default)]
+    pub active_discovery_jobs: u32,
+    /// ServingRuntimes owned by the template.
+    #[serde(default)]
+    #[schemars(with = "Vec<serde_json::Value>")]
+    pub serving_runtimes: Vec<ServingRuntime>,
+    /// ClusterServingRuntimes owned by the template.
+    #[serde(default)]
+    #[schemars(with = "Vec<serde_json::Value>")]
+    pub cluster_serving_runtimes: Vec<ClusterServingRuntime>,
+    /// AIMTemplateCaches in the template's namespace.
+    #[serde(default)]
+    pub template_caches: Vec<AIMTemplateCache>,
+}
+
+/// Labels of an image, read from its registry by the host when a plan asks for them.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageInspection {
+    /// The image inspected.
+    pub image: String,
+    /// Its labels, when the registry answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Why the registry did not answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<RegistryError>,
+}
+
+/// A registry failure, classified by the host from the registry's status code.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistryError {
+    /// What kind of failure it was.
+    pub kind: RegistryErrorKind,
+    /// The registry's message.
+    pub message: String,
+}
+
+/// Kinds of registry failure.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum RegistryErrorKind {
+    /// Credentials missing or refused.
+    Auth,
+    /// The image or tag does not exist.
+    NotFound,
+    /// Anything else (network, server error).
+    Other,
+}
+
+/// What the host knows about one model, namespaced or cluster-scoped.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelObservation {
+    /// Always [`super::OBSERVATION_API_VERSION`].
+    pub api_version: String,
+    /// The namespace model being reconciled (exactly one of this and `clusterModel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<AIMModel>,
+    /// The cluster model being reconciled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_model: Option<AIMClusterModel>,
+    /// Runtime configs named by the model.
+    pub runtime_configs: RuntimeConfigs,
+    /// Result of inspecting the model's image, once the host has done it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_inspection: Option<ImageInspection>,
+    /// Namespace templates owned by the model.
+    #[serde(default)]
+    pub templates: Vec<AIMServiceTemplate>,
+    /// Cluster templates owned by the model.
+    #[serde(default)]
+    pub cluster_templates: Vec<AIMClusterServiceTemplate>,
+}
+
+/// What the host knows about one template cache.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateCacheObservation {
+    /// Always [`super::OBSERVATION_API_VERSION`].
+    pub api_version: String,
+    /// The template cache being reconciled.
+    pub template_cache: AIMTemplateCache,
+    /// AIMServiceTemplate named by `spec.templateRef` in the cache's namespace, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<AIMServiceTemplate>,
+    /// AIMClusterServiceTemplate named by `spec.templateRef`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_template: Option<AIMClusterServiceTemplate>,
+    /// AIMModelCaches in the cache's namespace.
+    #[serde(default)]
+    pub model_caches: Vec<AIMModelCache>,
+}
+
+/// What the host knows about one model cache.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelCacheObservation {
+    /// Always [`super::OBSERVATION_API_VERSION`].
+    pub api_version: String,
+    /// The model cache being reconciled.
+    pub model_cache: AIMModelCache,
+    /// Runtime configs named by the cache.
+    pub runtime_configs: RuntimeConfigs,
+    /// PersistentVolumeClaims owned by the cache.
+    #[serde(default)]
+    pub persistent_volume_claims: Vec<PersistentVolumeClaim>,
+    /// Volume binding mode of the storage class the claim uses (`WaitForFirstConsumer` lets the
+    /// download start before the claim is bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_binding_mode: Option<String>,
+    /// Download Jobs owned by the cache.
+    #[serde(default)]
+    pub jobs: Vec<Job>,
+}

@@ -1,0 +1,169 @@
+//! Which model a service serves (BEHAVIOUR.md §5.1-§5.2, §14.4, §14.17): `model.ref` names an
+//! AIMModel (namespace first) or AIMClusterModel; `model.image` matches models by image, and
+//! when none matches one is created in the scope the runtime config asks for.
+
+use aim_api::conditions::{AIMModelStatusEnum, labels, reasons};
+use aim_api::policy::observation::ServiceObservation;
+use aim_api::v1alpha1::{
+    AIMClusterModel, AIMClusterModelSpec, AIMModel, AIMModelCreationScope, AIMModelSpec,
+    AIMModelSpecCommon, AIMResolutionScope, AIMResolvedReference, AIMService,
+};
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use serde_json::Value;
+
+use crate::resource_names::model_name_from_image;
+use crate::runtime_config::EffectiveRuntimeConfig;
+
+/// A model the service resolved to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedModel {
+    /// For `status.resolvedImage`.
+    pub reference: AIMResolvedReference,
+    /// The model's `status.status`.
+    pub status: AIMModelStatusEnum,
+    /// Image of the model.
+    pub image: String,
+    /// Lowest-precedence resources for the InferenceService.
+    pub resources: Option<ResourceRequirements>,
+}
+
+/// What model resolution found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelResolution {
+    /// One model.
+    Found(ResolvedModel),
+    /// No model yet: the plan creates this one (unowned, labelled auto-created).
+    Creating { name: String, scope: AIMResolutionScope, object: Value },
+    /// `model.ref` names nothing.
+    NotFound { message: String },
+    /// Several models carry the image.
+    Ambiguous { message: String },
+}
+
+impl ModelResolution {
+    /// The model name, when one is known.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Self::Found(model) => Some(&model.reference.name),
+            Self::Creating { name, .. } => Some(name),
+            Self::NotFound { .. } | Self::Ambiguous { .. } => None,
+        }
+    }
+
+    /// Why the model is not usable yet (`None` when Ready), as a service condition reason.
+    pub fn not_ready_reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Found(model) => match model.status {
+                AIMModelStatusEnum::Ready => None,
+                AIMModelStatusEnum::Pending => Some(reasons::MODEL_PENDING),
+                AIMModelStatusEnum::Progressing => Some(reasons::MODEL_PROGRESSING),
+                AIMModelStatusEnum::Failed => Some(reasons::MODEL_FAILED),
+                AIMModelStatusEnum::Degraded => Some(reasons::MODEL_DEGRADED),
+                AIMModelStatusEnum::NotAvailable => Some(reasons::MODEL_NOT_READY),
+            },
+            Self::Creating { .. } => Some(reasons::MODEL_PENDING),
+            Self::NotFound { .. } => Some(reasons::MODEL_NOT_FOUND),
+            Self::Ambiguous { .. } => Some(reasons::MULTIPLE_MODELS_FOUND),
+        }
+    }
+}
+
+/// Resolves the service's model.
+pub fn resolve(observation: &ServiceObservation, config: &EffectiveRuntimeConfig) -> ModelResolution {
+    let service = &observation.service;
+    let namespace = service.metadata.namespace.as_deref().unwrap_or_default();
+    if let Some(name) = service.spec.model.reference.as_deref().map(str::trim) {
+        return by_name(observation, namespace, name);
+    }
+    let image = service.spec.model.image.as_deref().unwrap_or_default();
+    let namespaced = observation.models.iter().filter(|m| m.spec.common.image == image);
+    let cluster = observation.cluster_models.iter().filter(|m| m.spec.common.image == image);
+    let mut found: Vec<ResolvedModel> = namespaced.map(from_namespaced).chain(cluster.map(from_cluster)).collect();
+    match found.len() {
+        0 => create(service, image, config),
+        1 => ModelResolution::Found(found.remove(0)),
+        _ => {
+            let listed: Vec<String> = found
+                .iter()
+                .map(|m| match m.reference.scope {
+                    AIMResolutionScope::Namespace => format!("{} (namespace)", m.reference.name),
+                    _ => format!("{} (cluster)", m.reference.name),
+                })
+                .collect();
+            ModelResolution::Ambiguous {
+                message: format!("multiple models found with the same image {image:?}: {}", listed.join(", ")),
+            }
+        }
+    }
+}
+
+fn by_name(observation: &ServiceObservation, namespace: &str, name: &str) -> ModelResolution {
+    if let Some(model) = observation.models.iter().find(|m| m.metadata.name.as_deref() == Some(name)) {
+        return ModelResolution::Found(from_namespaced(model));
+    }
+    if let Some(model) = observation.cluster_models.iter().find(|m| m.metadata.name.as_deref() == Some(name)) {
+        return ModelResolution::Found(from_cluster(model));
+    }
+    ModelResolution::NotFound {
+        message: format!("No AIMModel {name:?} in namespace {namespace:?} and no AIMClusterModel {name:?} found"),
+    }
+}
+
+fn from_namespaced(model: &AIMModel) -> ResolvedModel {
+    resolved(&model.metadata, AIMResolutionScope::Namespace, "AIMModel", &model.spec.common, model.status.as_ref().map(|s| s.status))
+}
+
+fn from_cluster(model: &AIMClusterModel) -> ResolvedModel {
+    resolved(&model.metadata, AIMResolutionScope::Cluster, "AIMClusterModel", &model.spec.common, model.status.as_ref().map(|s| s.status))
+}
+
+fn resolved(
+    metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    scope: AIMResolutionScope,
+    kind: &str,
+    spec: &AIMModelSpecCommon,
+    status: Option<AIMModelStatusEnum>,
+) -> ResolvedModel {
+    ResolvedModel {
+        reference: AIMResolvedReference {
+            name: metadata.name.clone().unwrap_or_default(),
+            namespace: metadata.namespace.clone(),
+            scope,
+            kind: Some(format!("{}/{kind}", aim_api::API_VERSION)),
+            uid: metadata.uid.clone(),
+            hash: None,
+        },
+        status: status.unwrap_or_default(),
+        image: spec.image.clone(),
+        resources: spec.resources.clone(),
+    }
+}
+
+/// The model to create for an image no model carries yet. Models outlive services, so it is
+/// unowned; its scope comes from the runtime config's `model.creationScope` (default Cluster).
+fn create(service: &AIMService, image: &str, config: &EffectiveRuntimeConfig) -> ModelResolution {
+    let name = model_name_from_image(image);
+    let scope = config.common.model.as_ref().map(|m| m.creation_scope).unwrap_or_default();
+    let common = AIMModelSpecCommon {
+        image: image.to_owned(),
+        runtime_config_name: service.spec.runtime_config_name.clone(),
+        image_pull_secrets: service.spec.image_pull_secrets.clone(),
+        service_account_name: service.spec.service_account_name.clone(),
+        ..AIMModelSpecCommon::default()
+    };
+    let auto_created = [(labels::AUTO_CREATED.to_owned(), "true".to_owned())];
+    let (object, scope) = match scope {
+        AIMModelCreationScope::Cluster => {
+            let mut model = AIMClusterModel::new(&name, AIMClusterModelSpec { common });
+            model.metadata.labels = Some(auto_created.into());
+            (serde_json::to_value(model), AIMResolutionScope::Cluster)
+        }
+        AIMModelCreationScope::Namespace => {
+            let mut model = AIMModel::new(&name, AIMModelSpec { common });
+            model.metadata.labels = Some(auto_created.into());
+            model.metadata.namespace.clone_from(&service.metadata.namespace);
+            (serde_json::to_value(model), AIMResolutionScope::Namespace)
+        }
+    };
+    ModelResolution::Creating { name, scope, object: object.unwrap_or_default() }
+}

@@ -1,0 +1,364 @@
+//! The objects a service plan applies besides routing (BEHAVIOUR.md §5.5, §5.7, §14.5, §14.15,
+//! §14.16, §14.19): the InferenceService, its temporary model volume and the template cache.
+
+use std::collections::BTreeMap;
+
+use aim_api::conditions::labels;
+use aim_api::kserve::{InferenceService, InferenceServiceSpec, ModelFormat, ModelSpec, PredictorSpec};
+use aim_api::v1alpha1::{
+    AIMModelCache, AIMModelSource, AIMService, AIMTemplateCache, AIMTemplateCacheSpec,
+    DEFAULT_GPU_RESOURCE_NAME, DEFAULT_PVC_HEADROOM_PERCENT,
+};
+use k8s_openapi::api::core::v1::{
+    Affinity, EnvVar, LocalObjectReference, NodeAffinity, NodeSelector, NodeSelectorRequirement,
+    NodeSelectorTerm, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PersistentVolumeClaimVolumeSource, ResourceRequirements, Volume, VolumeMount,
+    VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::template::{ResolvedTemplate, enum_text};
+use crate::cluster_gpus::amd_device_ids;
+use crate::names::sanitize_label_value;
+use crate::quantity::{bytes_of, gibibytes_rounded_up};
+use crate::resource_names::{cache_volume_name, temp_cache_pvc_name};
+use crate::runtime_config::EffectiveRuntimeConfig;
+
+/// Where the inference container finds its models.
+pub const MODEL_CACHE_ROOT: &str = "/workspace/model-cache";
+const TEMP_VOLUME: &str = "model-storage";
+
+/// Labels every child of a service carries.
+pub fn child_labels(service: &AIMService, template: &ResolvedTemplate) -> BTreeMap<String, String> {
+    let service_name = service.metadata.name.as_deref().unwrap_or_default();
+    let model_id = template
+        .status
+        .as_ref()
+        .and_then(|s| s.model_sources.iter().find_map(|m| m.name.clone()))
+        .unwrap_or_else(|| template.common.model_name.clone());
+    BTreeMap::from([
+        (labels::APP_NAME.to_owned(), "aim-service".to_owned()),
+        (labels::APP_COMPONENT.to_owned(), "inference-service".to_owned()),
+        (labels::APP_MANAGED_BY.to_owned(), "aim-controller".to_owned()),
+        (labels::TEMPLATE.to_owned(), sanitize_label_value(template.name())),
+        (labels::MODEL_ID.to_owned(), sanitize_label_value(&model_id)),
+        (labels::AIM_IMAGE.to_owned(), sanitize_label_value(&template.common.model_name)),
+        (labels::SERVICE_NAME.to_owned(), sanitize_label_value(service_name)),
+    ])
+}
+
+/// How the models reach the container: mounted caches, or one temporary volume.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelStorage {
+    /// One AIMModelCache per model source, mounted at `<root>/<source name>`.
+    Caches(Vec<(AIMModelCache, String)>),
+    /// The temporary claim, mounted at the root.
+    Temporary(String),
+}
+
+/// The temporary model volume of a service that does not cache: room for every model source plus
+/// the runtime config's headroom. `None` when a source has no size (nothing sensible to request).
+pub fn temp_pvc(
+    service: &AIMService,
+    isvc_name: &str,
+    sources: &[AIMModelSource],
+    config: &EffectiveRuntimeConfig,
+    mut labels: BTreeMap<String, String>,
+) -> Option<PersistentVolumeClaim> {
+    let mut total: u128 = 0;
+    for source in sources {
+        let bytes = bytes_of(&source.size).filter(|b| *b > 0)?;
+        total += bytes;
+    }
+    if sources.is_empty() {
+        return None;
+    }
+    let headroom = config.common.pvc_headroom_percent.unwrap_or(DEFAULT_PVC_HEADROOM_PERCENT);
+    let size = gibibytes_rounded_up(total, headroom);
+    labels.insert(labels::APP_COMPONENT.to_owned(), "model-storage".to_owned());
+    labels.insert(labels::APP_MANAGED_BY.to_owned(), "aim-service-controller".to_owned());
+    labels.insert(labels::CACHE_TYPE.to_owned(), "temporary-service-cache".to_owned());
+    Some(PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(temp_cache_pvc_name(isvc_name)),
+            namespace: service.metadata.namespace.clone(),
+            labels: Some(labels),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteMany".to_owned()]),
+            storage_class_name: config.common.default_storage_class_name.clone(),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([("storage".to_owned(), size)])),
+                limits: None,
+            }),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        status: None,
+    })
+}
+
+/// The template cache a service with `cacheModel: true` asks for, named after the template.
+pub fn template_cache(service: &AIMService, template: &ResolvedTemplate, config: &EffectiveRuntimeConfig) -> AIMTemplateCache {
+    let service_name = service.metadata.name.as_deref().unwrap_or_default();
+    let mut cache = AIMTemplateCache::new(
+        template.name(),
+        AIMTemplateCacheSpec {
+            template_ref: template.name().to_owned(),
+            env: service.spec.env.clone(),
+            storage_class_name: config.common.default_storage_class_name.clone(),
+            runtime_config_name: service.spec.runtime_config_name.clone(),
+            ..AIMTemplateCacheSpec::default()
+        },
+    );
+    cache.metadata.namespace.clone_from(&service.metadata.namespace);
+    cache.metadata.labels = Some(BTreeMap::from([(labels::SERVICE_NAME.to_owned(), sanitize_label_value(service_name))]));
+    cache
+}
+
+/// Everything the InferenceService is built from.
+pub struct InferenceServiceInputs<'a> {
+    pub service: &'a AIMService,
+    pub name: &'a str,
+    pub template: &'a ResolvedTemplate,
+    pub model_resources: Option<&'a ResourceRequirements>,
+    pub config: &'a EffectiveRuntimeConfig,
+    pub storage: &'a ModelStorage,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The KServe InferenceService of a service.
+pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceService {
+    let InferenceServiceInputs { service, name, template, model_resources, config, storage, .. } = inputs;
+    let mut labels = service.metadata.labels.clone().unwrap_or_default();
+    labels.extend(inputs.labels.clone());
+    let profile = template.status.as_ref().and_then(|s| s.profile.as_ref()).map(|p| &p.metadata);
+    let metric = profile.map(|p| p.metric.clone()).filter(|m| !m.is_empty()).or_else(|| template.common.runtime.metric.map(|m| enum_text(&m)));
+    let precision = profile.map(|p| p.precision.clone()).filter(|p| !p.is_empty()).or_else(|| template.common.runtime.precision.map(|p| enum_text(&p)));
+    for (key, value) in [(labels::TEMPLATE_METRIC, &metric), (labels::TEMPLATE_PRECISION, &precision)] {
+        if let Some(value) = value {
+            labels.insert(key.to_owned(), sanitize_label_value(value));
+        }
+    }
+    let gpu_count = profile.map(|p| p.gpu_count).filter(|c| *c > 0).or_else(|| template.common.runtime.gpu_selector.as_ref().map(|g| g.count)).unwrap_or(0);
+    let gpu_resource = template.common.runtime.gpu_selector.as_ref().map_or(DEFAULT_GPU_RESOURCE_NAME, |g| g.resource_name.as_str());
+    let gpu_model = profile.map(|p| p.gpu.clone()).filter(|g| !g.is_empty()).or_else(|| template.common.runtime.gpu_selector.as_ref().map(|g| g.model.clone()));
+    let (volumes, mounts) = volumes(storage);
+    let mut env = system_env(metric.as_deref(), precision.as_deref(), gpu_count, gpu_model.as_deref());
+    merge_env(&mut env, &service.spec.env);
+    InferenceService {
+        metadata: ObjectMeta {
+            name: Some((*name).to_owned()),
+            namespace: service.metadata.namespace.clone(),
+            labels: Some(labels),
+            annotations: service.metadata.annotations.clone().filter(|a| !a.is_empty()),
+            ..ObjectMeta::default()
+        },
+        spec: InferenceServiceSpec {
+            predictor: PredictorSpec {
+                min_replicas: Some(service.spec.replicas),
+                max_replicas: Some(service.spec.replicas),
+                service_account_name: service
+                    .spec
+                    .service_account_name
+                    .clone()
+                    .or_else(|| template.common.service_account_name.clone())
+                    .or_else(|| config.service_account_name.clone()),
+                image_pull_secrets: pull_secrets(&[&service.spec.image_pull_secrets, &template.common.image_pull_secrets, &config.image_pull_secrets]),
+                affinity: gpu_model.as_deref().and_then(gpu_affinity),
+                model: Some(ModelSpec {
+                    model_format: ModelFormat { name: "aim".to_owned(), version: Some("1".to_owned()) },
+                    runtime: Some(template.name().to_owned()),
+                    env,
+                    resources: Some(resources(gpu_count, gpu_resource, &[service.spec.resources.as_ref(), template.common.resources.as_ref(), *model_resources])),
+                    volume_mounts: mounts,
+                }),
+                volumes,
+            },
+        },
+        status: None,
+    }
+}
+
+/// `AIM_CACHE_PATH` and the profile the container should run, sorted by name.
+fn system_env(metric: Option<&str>, precision: Option<&str>, gpu_count: i32, gpu_model: Option<&str>) -> Vec<EnvVar> {
+    let plain = |name: &str, value: String| EnvVar { name: name.to_owned(), value: Some(value), value_from: None };
+    let mut env = vec![plain("AIM_CACHE_PATH", MODEL_CACHE_ROOT.to_owned())];
+    if gpu_count > 0 {
+        env.push(plain("AIM_GPU_COUNT", gpu_count.to_string()));
+    }
+    if let Some(model) = gpu_model {
+        env.push(plain("AIM_GPU_MODEL", model.to_owned()));
+    }
+    if let Some(metric) = metric {
+        env.push(plain("AIM_METRIC", metric.to_owned()));
+    }
+    if let Some(precision) = precision {
+        env.push(plain("AIM_PRECISION", precision.to_owned()));
+    }
+    env
+}
+
+/// The user's variables win over the system's of the same name; the user's order is kept.
+fn merge_env(system: &mut Vec<EnvVar>, user: &[EnvVar]) {
+    system.retain(|var| !user.iter().any(|u| u.name == var.name));
+    system.extend(user.iter().cloned());
+}
+
+/// Pull secrets from every source, first occurrence of a name wins.
+fn pull_secrets(sources: &[&Vec<LocalObjectReference>]) -> Vec<LocalObjectReference> {
+    let mut merged: Vec<LocalObjectReference> = Vec::new();
+    for secret in sources.iter().flat_map(|s| s.iter()) {
+        if !merged.iter().any(|m| m.name == secret.name) {
+            merged.push(secret.clone());
+        }
+    }
+    merged
+}
+
+/// Defaults from the GPU count, overlaid per resource key by the first of service, template and
+/// model that sets it; the GPU request and limit are added when nobody set them.
+fn resources(gpus: i32, gpu_resource: &str, overlays: &[Option<&ResourceRequirements>]) -> ResourceRequirements {
+    let mut requests = BTreeMap::new();
+    let mut limits = BTreeMap::new();
+    if gpus > 0 {
+        requests.insert("cpu".to_owned(), Quantity((4 * gpus).to_string()));
+        requests.insert("memory".to_owned(), Quantity(format!("{}Gi", 32 * gpus)));
+        limits.insert("memory".to_owned(), Quantity(format!("{}Gi", 48 * gpus)));
+    }
+    for (target, pick) in [(&mut requests, Pick::Requests), (&mut limits, Pick::Limits)] {
+        let mut chosen: BTreeMap<String, Quantity> = BTreeMap::new();
+        for overlay in overlays.iter().flatten() {
+            for (key, value) in pick.of(overlay) {
+                chosen.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+        }
+        target.extend(chosen);
+        if gpus > 0 {
+            target.entry(gpu_resource.to_owned()).or_insert_with(|| Quantity(gpus.to_string()));
+        }
+    }
+    ResourceRequirements {
+        requests: Some(requests).filter(|r| !r.is_empty()),
+        limits: Some(limits).filter(|l| !l.is_empty()),
+        ..ResourceRequirements::default()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Pick {
+    Requests,
+    Limits,
+}
+
+impl Pick {
+    fn of(self, resources: &ResourceRequirements) -> impl Iterator<Item = (&String, &Quantity)> {
+        match self {
+            Self::Requests => resources.requests.iter().flatten(),
+            Self::Limits => resources.limits.iter().flatten(),
+        }
+    }
+}
+
+/// Required node affinity on the AMD device ids of the profile's GPU; none for other GPUs.
+fn gpu_affinity(gpu_model: &str) -> Option<Affinity> {
+    let ids = amd_device_ids(gpu_model);
+    if ids.is_empty() {
+        return None;
+    }
+    Some(Affinity {
+        node_affinity: Some(NodeAffinity {
+            required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                node_selector_terms: vec![NodeSelectorTerm {
+                    match_expressions: Some(vec![NodeSelectorRequirement {
+                        key: "amd.com/gpu.device-id".to_owned(),
+                        operator: "In".to_owned(),
+                        values: Some(ids.into_iter().map(str::to_owned).collect()),
+                    }]),
+                    match_fields: None,
+                }],
+            }),
+            preferred_during_scheduling_ignored_during_execution: None,
+        }),
+        ..Affinity::default()
+    })
+}
+
+fn volumes(storage: &ModelStorage) -> (Vec<Volume>, Vec<VolumeMount>) {
+    let claim = |volume: String, claim: String| Volume {
+        name: volume,
+        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource { claim_name: claim, read_only: None }),
+        ..Volume::default()
+    };
+    match storage {
+        ModelStorage::Temporary(pvc) => (
+            vec![claim(TEMP_VOLUME.to_owned(), pvc.clone())],
+            vec![VolumeMount { name: TEMP_VOLUME.to_owned(), mount_path: MODEL_CACHE_ROOT.to_owned(), ..VolumeMount::default() }],
+        ),
+        ModelStorage::Caches(caches) => caches
+            .iter()
+            .map(|(cache, source_name)| {
+                let name = cache_volume_name(cache.metadata.name.as_deref().unwrap_or_default());
+                let pvc = cache.status.as_ref().and_then(|s| s.persistent_volume_claim.clone()).unwrap_or_default();
+                let mount = VolumeMount { name: name.clone(), mount_path: format!("{MODEL_CACHE_ROOT}/{source_name}"), ..VolumeMount::default() };
+                (claim(name, pvc), mount)
+            })
+            .unzip(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn requirements(requests: &[(&str, &str)], limits: &[(&str, &str)]) -> ResourceRequirements {
+        let map = |pairs: &[(&str, &str)]| Some(pairs.iter().map(|(k, v)| ((*k).to_owned(), Quantity((*v).to_owned()))).collect());
+        ResourceRequirements { requests: map(requests), limits: map(limits), ..ResourceRequirements::default() }
+    }
+
+    #[test]
+    fn one_gpu_and_nothing_else_gets_the_gpu_defaults() {
+        let got = resources(1, "amd.com/gpu", &[None, None, None]);
+        assert_eq!(got, requirements(&[("amd.com/gpu", "1"), ("cpu", "4"), ("memory", "32Gi")], &[("amd.com/gpu", "1"), ("memory", "48Gi")]));
+    }
+
+    #[test]
+    fn service_resources_win_per_key_and_keep_the_gpus() {
+        let service = requirements(&[("cpu", "7"), ("memory", "56Gi")], &[("cpu", "9"), ("memory", "72Gi")]);
+        let template = requirements(&[("cpu", "1")], &[("ephemeral-storage", "10Gi")]);
+        let got = resources(2, "amd.com/gpu", &[Some(&service), Some(&template), None]);
+        assert_eq!(
+            got,
+            requirements(
+                &[("amd.com/gpu", "2"), ("cpu", "7"), ("memory", "56Gi")],
+                &[("amd.com/gpu", "2"), ("cpu", "9"), ("ephemeral-storage", "10Gi"), ("memory", "72Gi")]
+            )
+        );
+    }
+
+    #[test]
+    fn user_env_overrides_system_env_of_the_same_name() {
+        let mut env = system_env(Some("latency"), Some("fp8"), 1, Some("MI300X"));
+        let user = EnvVar { name: "AIM_METRIC".into(), value: Some("throughput".into()), value_from: None };
+        merge_env(&mut env, std::slice::from_ref(&user));
+        assert_eq!(env.iter().filter(|e| e.name == "AIM_METRIC").count(), 1);
+        assert_eq!(env.last(), Some(&user));
+        assert!(env.iter().any(|e| e.name == "AIM_CACHE_PATH"));
+    }
+
+    #[test]
+    fn pull_secrets_are_merged_without_duplicates_service_first() {
+        let s = |n: &str| LocalObjectReference { name: n.into() };
+        let merged = pull_secrets(&[&vec![s("a"), s("b")], &vec![s("b"), s("c")], &vec![s("a")]]);
+        assert_eq!(merged, vec![s("a"), s("b"), s("c")]);
+    }
+
+    #[test]
+    fn amd_gpus_get_required_node_affinity_and_others_none() {
+        let affinity = gpu_affinity("MI300X").unwrap();
+        let terms = affinity.node_affinity.unwrap().required_during_scheduling_ignored_during_execution.unwrap().node_selector_terms;
+        assert_eq!(terms[0].match_expressions.as_ref().unwrap()[0].values.as_ref().unwrap(), &["74a1", "74a9", "74b5", "74bd"]);
+        assert!(gpu_affinity("H100").is_none());
+    }
+}
