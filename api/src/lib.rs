@@ -4,6 +4,8 @@
 //! This crate only derives; it holds no client, so the default policy can compile it to
 //! `wasm32-wasip2` and make its decisions with exactly the types the host applies.
 #![forbid(unsafe_code)]
+// kube-derive takes repeated `printcolumn` and `category` attributes by design.
+#![allow(clippy::duplicated_attributes)]
 
 pub mod conditions;
 pub mod crds;

@@ -1,5 +1,7 @@
 //! The committed JSON Schemas of the policy documents (`wit/schema/`) match the types. Run with
 //! `AIM_UPDATE_SCHEMAS=1` to rewrite them after changing a document type.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 

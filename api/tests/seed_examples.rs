@@ -1,5 +1,7 @@
 //! Every YAML example of the seed guides parses into the API types and serializes back without
 //! losing any field it sets.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use aim_api::v1alpha1::{AIMClusterRuntimeConfig, AIMRuntimeConfig, AIMService, AIMServiceStatus};
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};

@@ -1,5 +1,7 @@
 //! The CEL rules of the generated CRDs, evaluated locally against the exact schemas the
 //! apiserver receives: each accepts the good case and rejects the bad one with its message.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use aim_api::v1alpha1::{AIMClusterServiceTemplate, AIMModelCache, AIMService, AIMServiceTemplate};
 use kube::CustomResourceExt;
@@ -36,8 +38,16 @@ fn a_service_needs_exactly_one_of_model_ref_or_image() {
     let neither = service(json!({}), json!({}));
     assert!(messages(&schema, &image, None).is_empty());
     assert!(messages(&schema, &reference, None).is_empty());
-    assert!(messages(&schema, &both, None).iter().any(|m| m.contains(expected)));
-    assert!(messages(&schema, &neither, None).iter().any(|m| m.contains(expected)));
+    assert!(
+        messages(&schema, &both, None)
+            .iter()
+            .any(|m| m.contains(expected))
+    );
+    assert!(
+        messages(&schema, &neither, None)
+            .iter()
+            .any(|m| m.contains(expected))
+    );
 }
 
 #[test]
@@ -50,14 +60,26 @@ fn service_overrides_are_immutable() {
     );
     assert!(messages(&schema, &old, Some(&old)).is_empty());
     let cases = [
-        (json!({"metric": "throughput", "precision": "fp8", "gpuSelector": {"count": 1, "model": "MI300X"}}), "metric is immutable"),
-        (json!({"metric": "latency", "precision": "fp16", "gpuSelector": {"count": 1, "model": "MI300X"}}), "precision is immutable"),
-        (json!({"metric": "latency", "precision": "fp8", "gpuSelector": {"count": 2, "model": "MI300X"}}), "gpuSelector is immutable"),
+        (
+            json!({"metric": "throughput", "precision": "fp8", "gpuSelector": {"count": 1, "model": "MI300X"}}),
+            "metric is immutable",
+        ),
+        (
+            json!({"metric": "latency", "precision": "fp16", "gpuSelector": {"count": 1, "model": "MI300X"}}),
+            "precision is immutable",
+        ),
+        (
+            json!({"metric": "latency", "precision": "fp8", "gpuSelector": {"count": 2, "model": "MI300X"}}),
+            "gpuSelector is immutable",
+        ),
     ];
     for (overrides, expected) in cases {
         let new = service(model.clone(), overrides);
         let found = messages(&schema, &new, Some(&old));
-        assert!(found.iter().any(|m| m.contains(expected)), "{expected}: {found:?}");
+        assert!(
+            found.iter().any(|m| m.contains(expected)),
+            "{expected}: {found:?}"
+        );
     }
 }
 
@@ -70,11 +92,17 @@ fn a_template_model_name_is_immutable() {
             "spec": {"modelName": model, "metric": "latency"}
         })
     };
-    for schema in [schema::<AIMServiceTemplate>(), schema::<AIMClusterServiceTemplate>()] {
+    for schema in [
+        schema::<AIMServiceTemplate>(),
+        schema::<AIMClusterServiceTemplate>(),
+    ] {
         let old = template("llama");
         assert!(messages(&schema, &old, Some(&old)).is_empty());
         let found = messages(&schema, &template("qwen"), Some(&old));
-        assert!(found.iter().any(|m| m.contains("model name is immutable")), "{found:?}");
+        assert!(
+            found.iter().any(|m| m.contains("model name is immutable")),
+            "{found:?}"
+        );
     }
 }
 
@@ -89,7 +117,10 @@ fn template_runtime_parameters_are_immutable() {
         })
     };
     let found = messages(&schema, &template("fp16"), Some(&template("fp8")));
-    assert!(found.iter().any(|m| m.contains("precision is immutable")), "{found:?}");
+    assert!(
+        found.iter().any(|m| m.contains("precision is immutable")),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -104,14 +135,22 @@ fn a_model_cache_source_uri_is_immutable() {
     };
     let old = cache("hf://amd/Llama-3.1-8B-Instruct-FP8-KV");
     assert!(messages(&schema, &old, Some(&old)).is_empty());
-    let found = messages(&schema, &cache("hf://HuggingFaceTB/SmolLM2-135M"), Some(&old));
-    assert!(found.iter().any(|m| m.contains("sourceUri is immutable")), "{found:?}");
+    let found = messages(
+        &schema,
+        &cache("hf://HuggingFaceTB/SmolLM2-135M"),
+        Some(&old),
+    );
+    assert!(
+        found.iter().any(|m| m.contains("sourceUri is immutable")),
+        "{found:?}"
+    );
 }
 
 #[test]
 fn the_precision_enum_lists_every_seed_value_and_fp32() {
     let schema = schema::<AIMService>();
-    let precision = &schema["properties"]["spec"]["properties"]["overrides"]["properties"]["precision"];
+    let precision =
+        &schema["properties"]["spec"]["properties"]["overrides"]["properties"]["precision"];
     let values: Vec<&str> = precision["enum"]
         .as_array()
         .unwrap_or_else(|| panic!("no enum in {precision}"))
@@ -119,6 +158,9 @@ fn the_precision_enum_lists_every_seed_value_and_fp32() {
         .filter_map(Value::as_str)
         .collect();
     for expected in ["auto", "fp4", "fp8", "fp16", "fp32", "bf16", "int4", "int8"] {
-        assert!(values.contains(&expected), "{expected} missing from {values:?}");
+        assert!(
+            values.contains(&expected),
+            "{expected} missing from {values:?}"
+        );
     }
 }

@@ -32,7 +32,9 @@ fn node_gpu_models(node: &NodeLabels) -> Vec<String> {
         // Node feature discovery also publishes one label per device id: `<label>.<id>`.
         let prefix = format!("{label}.");
         for (key, value) in node.labels.range(prefix.clone()..) {
-            let Some(id) = key.strip_prefix(&prefix) else { break };
+            let Some(id) = key.strip_prefix(&prefix) else {
+                break;
+            };
             if !id.is_empty() && value != "0" && !value.is_empty() {
                 models.push(normalize_gpu_model(&amd_model_from_device_id(id)));
                 amd_found = true;
@@ -40,12 +42,18 @@ fn node_gpu_models(node: &NodeLabels) -> Vec<String> {
         }
     }
     if !amd_found {
-        if let Some(family) = node.labels.get(AMD_FAMILY_LABEL).filter(|v| !v.trim().is_empty()) {
+        if let Some(family) = node
+            .labels
+            .get(AMD_FAMILY_LABEL)
+            .filter(|v| !v.trim().is_empty())
+        {
             models.push(normalize_gpu_model(family));
         }
         let prefix = format!("{AMD_FAMILY_LABEL}.");
         for (key, value) in node.labels.range(prefix.clone()..) {
-            let Some(family) = key.strip_prefix(&prefix) else { break };
+            let Some(family) = key.strip_prefix(&prefix) else {
+                break;
+            };
             if !family.is_empty() && value != "0" {
                 models.push(normalize_gpu_model(family));
             }
@@ -87,7 +95,10 @@ mod tests {
     fn node(labels: &[(&str, &str)]) -> NodeLabels {
         NodeLabels {
             name: "n".into(),
-            labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
         }
     }
 
@@ -101,12 +112,18 @@ mod tests {
     fn label_variants_are_understood() {
         let gpus = cluster_gpu_models(&[
             node(&[("beta.amd.com/gpu.device-id", "0x74a5")]),
-            node(&[("amd.com/gpu.device-id.75a0", "4"), ("amd.com/gpu.device-id.74a1", "0")]),
+            node(&[
+                ("amd.com/gpu.device-id.75a0", "4"),
+                ("amd.com/gpu.device-id.74a1", "0"),
+            ]),
             node(&[("amd.com/gpu.family", "AI")]),
             node(&[("nvidia.com/gpu.product", "NVIDIA-A100-SXM4-40GB")]),
             node(&[("kubernetes.io/hostname", "cpu-only")]),
         ]);
-        assert_eq!(gpus.into_iter().collect::<Vec<_>>(), ["A100", "AI", "MI325X", "MI350X"]);
+        assert_eq!(
+            gpus.into_iter().collect::<Vec<_>>(),
+            ["A100", "AI", "MI325X", "MI350X"]
+        );
     }
 
     #[test]

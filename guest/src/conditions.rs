@@ -17,11 +17,21 @@ pub struct Conditions<'a> {
 impl<'a> Conditions<'a> {
     /// Starts from the subject's current conditions and generation.
     pub fn new(previous: &'a [Condition], generation: Option<i64>) -> Self {
-        Self { previous, generation, items: Vec::new() }
+        Self {
+            previous,
+            generation,
+            items: Vec::new(),
+        }
     }
 
     /// Sets one condition.
-    pub fn set(&mut self, type_: &str, status: ConditionStatus, reason: &str, message: impl Into<String>) {
+    pub fn set(
+        &mut self,
+        type_: &str,
+        status: ConditionStatus,
+        reason: &str,
+        message: impl Into<String>,
+    ) {
         let mut condition = Map::new();
         condition.insert("type".into(), json!(type_));
         condition.insert("status".into(), json!(status.as_str()));
@@ -30,20 +40,29 @@ impl<'a> Conditions<'a> {
         if let Some(generation) = self.generation {
             condition.insert("observedGeneration".into(), json!(generation));
         }
-        if let Some(old) = self.previous.iter().find(|c| c.type_ == type_ && c.status == status.as_str()) {
+        if let Some(old) = self
+            .previous
+            .iter()
+            .find(|c| c.type_ == type_ && c.status == status.as_str())
+        {
             if let Ok(time) = serde_json::to_value(&old.last_transition_time) {
                 condition.insert("lastTransitionTime".into(), time);
             }
         }
         match self.items.iter_mut().find(|(t, _)| t == type_) {
             Some((_, value)) => *value = Value::Object(condition),
-            None => self.items.push((type_.to_owned(), Value::Object(condition))),
+            None => self
+                .items
+                .push((type_.to_owned(), Value::Object(condition))),
         }
     }
 
     /// The status of a condition set so far.
     pub fn status_of(&self, type_: &str) -> Option<&str> {
-        self.items.iter().find(|(t, _)| t == type_).and_then(|(_, v)| v["status"].as_str())
+        self.items
+            .iter()
+            .find(|(t, _)| t == type_)
+            .and_then(|(_, v)| v["status"].as_str())
     }
 
     /// The conditions, in the order they were first set.
@@ -66,7 +85,9 @@ mod tests {
             reason: "Old".into(),
             message: String::new(),
             observed_generation: Some(1),
-            last_transition_time: Time(serde_json::from_value(json!("2025-01-01T00:00:00Z")).unwrap()),
+            last_transition_time: Time(
+                serde_json::from_value(json!("2025-01-01T00:00:00Z")).unwrap(),
+            ),
         }]
     }
 
@@ -85,7 +106,11 @@ mod tests {
         let old = previous("False");
         let mut conditions = Conditions::new(&old, None);
         conditions.set(types::READY, ConditionStatus::True, "Ready", "ok");
-        assert!(conditions.into_json()[0].get("lastTransitionTime").is_none());
+        assert!(
+            conditions.into_json()[0]
+                .get("lastTransitionTime")
+                .is_none()
+        );
     }
 
     #[test]

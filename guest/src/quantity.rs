@@ -8,7 +8,9 @@ const GIB: u128 = 1 << 30;
 /// Bytes of a quantity such as `512Mi`, `0.5Gi`, `10G` or `1e9`; `None` when it isn't one.
 pub fn bytes_of(quantity: &Quantity) -> Option<u128> {
     let text = quantity.0.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
     let (number, suffix) = text.split_at(split);
     let (multiplier, divisor) = multiplier(suffix)?;
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
@@ -58,7 +60,12 @@ pub fn gibibytes_rounded_up(bytes: u128, headroom_percent: i32) -> Quantity {
 /// A size in (possibly fractional) GiB as an exact binary quantity: `0.5` → `512Mi`.
 pub fn from_gibibytes(gib: f64) -> Quantity {
     let bytes = (gib * GIB as f64).round().max(0.0) as u128;
-    for (suffix, unit) in [("Ti", 1u128 << 40), ("Gi", GIB), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
+    for (suffix, unit) in [
+        ("Ti", 1u128 << 40),
+        ("Gi", GIB),
+        ("Mi", 1 << 20),
+        ("Ki", 1 << 10),
+    ] {
         if bytes >= unit && bytes % unit == 0 {
             return Quantity(format!("{}{suffix}", bytes / unit));
         }

@@ -31,7 +31,11 @@ pub fn model_name_from_image(image: &str) -> String {
 fn sanitize_dashes(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     for c in input.to_lowercase().chars() {
-        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' };
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '-'
+        };
         if c == '-' && out.ends_with('-') {
             continue;
         }
@@ -41,7 +45,11 @@ fn sanitize_dashes(input: &str) -> String {
 }
 
 fn or_default(value: String, default: &str) -> String {
-    if value.is_empty() { default.to_owned() } else { value }
+    if value.is_empty() {
+        default.to_owned()
+    } else {
+        value
+    }
 }
 
 fn truncate(input: &str, max: usize) -> &str {
@@ -67,7 +75,12 @@ pub struct DeploymentKey<'a> {
 /// Name of the template auto-generated for a model's recommended deployment, e.g.
 /// `aim-qwen-qwen3-32b-0-7-0-preview-0c17600-1x-mi300x-lat-fp8-72a2`.
 pub fn template_name(model: &str, deployment: &DeploymentKey<'_>) -> String {
-    let DeploymentKey { gpu_model, gpu_count, metric, precision } = deployment;
+    let DeploymentKey {
+        gpu_model,
+        gpu_count,
+        metric,
+        precision,
+    } = deployment;
     let gpu = gpu_model.to_lowercase();
     let mut parts: Vec<String> = Vec::new();
     match (gpu.is_empty(), *gpu_count > 0) {
@@ -117,12 +130,17 @@ pub fn derived_template_name(base: &str, overrides: &AIMRuntimeParameters) -> St
 /// Name of a service's InferenceService: the service name when `<name>-predictor-<namespace>`
 /// fits in 63 characters, else a prefix plus 8 hex digits of the name.
 pub fn inference_service_name(service: &str, namespace: &str) -> String {
-    let max = MAX_LABEL_LENGTH as isize - "-predictor".len() as isize - namespace.len() as isize - 1;
+    let max =
+        MAX_LABEL_LENGTH as isize - "-predictor".len() as isize - namespace.len() as isize - 1;
     if service.len() as isize <= max {
         return service.to_owned();
     }
     let keep = usize::try_from((max - 9).max(1)).unwrap_or(1);
-    make_rfc1123_compliant(&format!("{}-{}", truncate(service, keep), short_hash(service, 8)))
+    make_rfc1123_compliant(&format!(
+        "{}-{}",
+        truncate(service, keep),
+        short_hash(service, 8)
+    ))
 }
 
 /// Name of the HTTPRoute of a service: `<service>-route`.
@@ -167,7 +185,11 @@ pub fn discovery_job_name(template: &str, key: &DiscoveryJobKey<'_>) -> String {
         input.push_str(piece);
     }
     input.push_str(&key.gpu_count.to_string());
-    make_rfc1123_compliant(&format!("discover-{}-{}", truncate(template, 45), short_hash(input, 8)))
+    make_rfc1123_compliant(&format!(
+        "discover-{}-{}",
+        truncate(template, 45),
+        short_hash(input, 8)
+    ))
 }
 
 /// Name of the AIMModelCache holding a model source, e.g. `huggingfacetb-smollm2-135m`.
@@ -203,9 +225,18 @@ mod tests {
     #[test]
     fn model_names_from_images_match_the_golden_vectors() {
         for (image, expected) in [
-            ("ghcr.io/silogen/aim-qwen-qwen3-32b:0.7.0-preview", "aim-qwen-qwen3-32b-0-7-0-preview-0c176004"),
-            ("ghcr.io/silogen/aim-google-gemma-3-1b-it:0.7.0-preview", "aim-google-gemma-3-1b-it-0-7-0-preview-0a8c9e05"),
-            ("ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0", "aim-meta-llama-llama-3-1-8b-instruct-0-7-0-e2103ebd"),
+            (
+                "ghcr.io/silogen/aim-qwen-qwen3-32b:0.7.0-preview",
+                "aim-qwen-qwen3-32b-0-7-0-preview-0c176004",
+            ),
+            (
+                "ghcr.io/silogen/aim-google-gemma-3-1b-it:0.7.0-preview",
+                "aim-google-gemma-3-1b-it-0-7-0-preview-0a8c9e05",
+            ),
+            (
+                "ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0",
+                "aim-meta-llama-llama-3-1-8b-instruct-0-7-0-e2103ebd",
+            ),
         ] {
             assert_eq!(model_name_from_image(image), expected);
         }
@@ -226,13 +257,21 @@ mod tests {
 
     #[test]
     fn template_names_match_the_golden_vectors() {
-        let deployment = DeploymentKey { gpu_model: "MI300X", gpu_count: 1, metric: "latency", precision: "fp8" };
+        let deployment = DeploymentKey {
+            gpu_model: "MI300X",
+            gpu_count: 1,
+            metric: "latency",
+            precision: "fp8",
+        };
         assert_eq!(
             template_name("aim-qwen-qwen3-32b-0-7-0-preview-0c176004", &deployment),
             "aim-qwen-qwen3-32b-0-7-0-preview-0c17600-1x-mi300x-lat-fp8-72a2"
         );
         assert_eq!(
-            template_name("aim-meta-llama-llama-3-1-8b-instruct-0-7-0-e2103ebd", &deployment),
+            template_name(
+                "aim-meta-llama-llama-3-1-8b-instruct-0-7-0-e2103ebd",
+                &deployment
+            ),
             "aim-meta-llama-llama-3-1-8b-instruct-0-7-1x-mi300x-lat-fp8-8d3e"
         );
     }
@@ -253,10 +292,16 @@ mod tests {
     #[test]
     fn inference_service_names_match_the_golden_vector() {
         assert_eq!(
-            inference_service_name("integration-cluster-model-public-image", "chainsaw-keen-kit"),
+            inference_service_name(
+                "integration-cluster-model-public-image",
+                "chainsaw-keen-kit"
+            ),
             "integration-cluster-model-50b8144c"
         );
-        assert_eq!(inference_service_name("llama-chat", "ml-team"), "llama-chat");
+        assert_eq!(
+            inference_service_name("llama-chat", "ml-team"),
+            "llama-chat"
+        );
         let long = inference_service_name(&"x".repeat(80), "ns");
         assert!(long.len() + "-predictor-ns".len() <= 63, "{long}");
     }
@@ -264,8 +309,14 @@ mod tests {
     #[test]
     fn routes_caches_and_jobs_are_named_from_their_owner() {
         assert_eq!(http_route_name("llama-chat"), "llama-chat-route");
-        assert_eq!(model_cache_name("HuggingFaceTB/SmolLM2-135M"), "huggingfacetb-smollm2-135m");
-        assert_eq!(model_cache_name("amd/Llama-3.1-8B-Instruct-FP8-KV"), "amd-llama-3-1-8b-instruct-fp8-kv");
+        assert_eq!(
+            model_cache_name("HuggingFaceTB/SmolLM2-135M"),
+            "huggingfacetb-smollm2-135m"
+        );
+        assert_eq!(
+            model_cache_name("amd/Llama-3.1-8B-Instruct-FP8-KV"),
+            "amd-llama-3-1-8b-instruct-fp8-kv"
+        );
         assert_eq!(model_cache_pvc_name("smol"), "smol-cache");
         assert_eq!(model_cache_job_name("smol"), "smol-cache-download");
         assert_eq!(temp_cache_pvc_name("llama-chat"), "llama-chat-temp-cache");
@@ -273,11 +324,31 @@ mod tests {
 
     #[test]
     fn discovery_job_names_change_with_the_spec() {
-        let key = DiscoveryJobKey { model_name: "m", image: "img:1", metric: "latency", ..Default::default() };
-        let name = discovery_job_name("aim-meta-llama-llama-3-1-8b-instruct-0-7-1x-mi300x-lat-fp8-8d3e", &key);
-        assert!(name.starts_with("discover-aim-meta-llama-llama-3-1-8b-instruct-0-7-1x-m-"), "{name}");
+        let key = DiscoveryJobKey {
+            model_name: "m",
+            image: "img:1",
+            metric: "latency",
+            ..Default::default()
+        };
+        let name = discovery_job_name(
+            "aim-meta-llama-llama-3-1-8b-instruct-0-7-1x-mi300x-lat-fp8-8d3e",
+            &key,
+        );
+        assert!(
+            name.starts_with("discover-aim-meta-llama-llama-3-1-8b-instruct-0-7-1x-m-"),
+            "{name}"
+        );
         assert_eq!(name.len(), "discover-".len() + 45 + 1 + 8);
-        let other = DiscoveryJobKey { metric: "throughput", ..key.clone() };
-        assert_ne!(name, discovery_job_name("aim-meta-llama-llama-3-1-8b-instruct-0-7-1x-mi300x-lat-fp8-8d3e", &other));
+        let other = DiscoveryJobKey {
+            metric: "throughput",
+            ..key.clone()
+        };
+        assert_ne!(
+            name,
+            discovery_job_name(
+                "aim-meta-llama-llama-3-1-8b-instruct-0-7-1x-mi300x-lat-fp8-8d3e",
+                &other
+            )
+        );
     }
 }

@@ -115,7 +115,8 @@ pub fn spec_hash(spec: &impl Serialize) -> String {
 #[cfg(test)]
 mod tests {
     use aim_api::v1alpha1::{
-        AIMClusterRuntimeConfig, AIMClusterRuntimeConfigSpec, AIMRuntimeConfig, AIMRuntimeConfigSpec,
+        AIMClusterRuntimeConfig, AIMClusterRuntimeConfigSpec, AIMRuntimeConfig,
+        AIMRuntimeConfigSpec,
     };
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -131,8 +132,13 @@ mod tests {
     }
 
     fn cluster(storage: &str) -> AIMClusterRuntimeConfig {
-        let mut config = AIMClusterRuntimeConfig::new("default", AIMClusterRuntimeConfigSpec::default());
-        config.metadata = ObjectMeta { name: Some("default".into()), uid: Some("uid-cl".into()), ..ObjectMeta::default() };
+        let mut config =
+            AIMClusterRuntimeConfig::new("default", AIMClusterRuntimeConfigSpec::default());
+        config.metadata = ObjectMeta {
+            name: Some("default".into()),
+            uid: Some("uid-cl".into()),
+            ..ObjectMeta::default()
+        };
         config.spec.common.default_storage_class_name = Some(storage.into());
         config.spec.common.pvc_headroom_percent = Some(50);
         config
@@ -140,36 +146,72 @@ mod tests {
 
     #[test]
     fn a_namespace_config_replaces_the_cluster_config_entirely() {
-        let configs = RuntimeConfigs { name: "default".into(), namespaced: Some(namespaced("fast-nvme")), cluster: Some(cluster("standard-ssd")) };
+        let configs = RuntimeConfigs {
+            name: "default".into(),
+            namespaced: Some(namespaced("fast-nvme")),
+            cluster: Some(cluster("standard-ssd")),
+        };
         let effective = resolve(&configs, Some("ml-team")).unwrap();
-        assert_eq!(effective.common.default_storage_class_name.as_deref(), Some("fast-nvme"));
-        assert_eq!(effective.common.pvc_headroom_percent, None, "no field comes from the cluster config");
+        assert_eq!(
+            effective.common.default_storage_class_name.as_deref(),
+            Some("fast-nvme")
+        );
+        assert_eq!(
+            effective.common.pvc_headroom_percent, None,
+            "no field comes from the cluster config"
+        );
         let reference = effective.reference.unwrap();
         assert_eq!(reference.scope, AIMResolutionScope::Namespace);
-        assert_eq!(reference.kind.as_deref(), Some("aim.silogen.ai/v1alpha1/AIMRuntimeConfig"));
+        assert_eq!(
+            reference.kind.as_deref(),
+            Some("aim.silogen.ai/v1alpha1/AIMRuntimeConfig")
+        );
         assert_eq!(reference.hash.map(|h| h.len()), Some(64));
     }
 
     #[test]
     fn the_cluster_config_applies_when_the_namespace_has_none_and_carries_no_credentials() {
-        let configs = RuntimeConfigs { name: "default".into(), namespaced: None, cluster: Some(cluster("standard-ssd")) };
+        let configs = RuntimeConfigs {
+            name: "default".into(),
+            namespaced: None,
+            cluster: Some(cluster("standard-ssd")),
+        };
         let effective = resolve(&configs, Some("ml-team")).unwrap();
-        assert_eq!(effective.common.default_storage_class_name.as_deref(), Some("standard-ssd"));
+        assert_eq!(
+            effective.common.default_storage_class_name.as_deref(),
+            Some("standard-ssd")
+        );
         assert_eq!(effective.service_account_name, None);
-        assert_eq!(effective.reference.unwrap().scope, AIMResolutionScope::Cluster);
+        assert_eq!(
+            effective.reference.unwrap().scope,
+            AIMResolutionScope::Cluster
+        );
     }
 
     #[test]
     fn a_missing_default_config_means_built_in_defaults() {
-        let configs = RuntimeConfigs { name: "default".into(), ..RuntimeConfigs::default() };
-        assert_eq!(resolve(&configs, Some("ml-team")), Ok(EffectiveRuntimeConfig::default()));
+        let configs = RuntimeConfigs {
+            name: "default".into(),
+            ..RuntimeConfigs::default()
+        };
+        assert_eq!(
+            resolve(&configs, Some("ml-team")),
+            Ok(EffectiveRuntimeConfig::default())
+        );
     }
 
     #[test]
     fn a_missing_named_config_is_reported() {
-        let configs = RuntimeConfigs { name: "team-config".into(), ..RuntimeConfigs::default() };
+        let configs = RuntimeConfigs {
+            name: "team-config".into(),
+            ..RuntimeConfigs::default()
+        };
         let missing = resolve(&configs, Some("ml-team")).unwrap_err();
-        assert!(missing.message().contains("\"team-config\""), "{}", missing.message());
+        assert!(
+            missing.message().contains("\"team-config\""),
+            "{}",
+            missing.message()
+        );
     }
 
     #[test]

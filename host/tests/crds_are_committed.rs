@@ -1,5 +1,7 @@
 //! The CRDs committed under `deploy/crds/` are exactly what `aim-engine crds` generates, so the
 //! chart and the test control plane never install a stale schema.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 

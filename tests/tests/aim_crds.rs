@@ -1,9 +1,13 @@
 //! The AIM CRDs on a real apiserver: all nine are served, every seed example is accepted, and the
 //! schema and CEL rules reject bad objects with the CRD's own messages.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use aim_tests::{TestEnv, TestNamespace};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
 use serde_json::{Value, json};
 
 async fn namespace() -> TestNamespace {
@@ -12,7 +16,8 @@ async fn namespace() -> TestNamespace {
 }
 
 fn api(ns: &TestNamespace, kind: &str, namespaced: bool) -> Api<DynamicObject> {
-    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("aim.silogen.ai", "v1alpha1", kind));
+    let resource =
+        ApiResource::from_gvk(&GroupVersionKind::gvk("aim.silogen.ai", "v1alpha1", kind));
     if namespaced {
         Api::namespaced_with(ns.client(), ns.name(), &resource)
     } else {
@@ -35,8 +40,14 @@ async fn dry_run(ns: &TestNamespace, mut doc: Value) -> Result<(), kube::Error> 
         doc["metadata"]["namespace"] = json!(ns.name());
     }
     let object: DynamicObject = serde_json::from_value(doc).unwrap();
-    let params = PostParams { dry_run: true, ..PostParams::default() };
-    api(ns, &kind, namespaced).create(&params, &object).await.map(|_| ())
+    let params = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    api(ns, &kind, namespaced)
+        .create(&params, &object)
+        .await
+        .map(|_| ())
 }
 
 fn rejection(result: Result<(), kube::Error>) -> String {
@@ -52,9 +63,17 @@ async fn all_nine_aim_crds_are_established() {
     let crds: Api<CustomResourceDefinition> = Api::all(ns.client());
     for crd in aim_api::crds::all() {
         let name = crd.metadata.name.unwrap();
-        let served = crds.get(&name).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let served = crds
+            .get(&name)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let conditions = served.status.and_then(|s| s.conditions).unwrap_or_default();
-        assert!(conditions.iter().any(|c| c.type_ == "Established" && c.status == "True"), "{name} not Established");
+        assert!(
+            conditions
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True"),
+            "{name} not Established"
+        );
     }
 }
 
@@ -62,14 +81,18 @@ async fn all_nine_aim_crds_are_established() {
 async fn every_seed_example_is_accepted() {
     let ns = namespace().await;
     let services = documents(include_str!("../../api/tests/seed-examples/services.yaml"));
-    let configs = documents(include_str!("../../api/tests/seed-examples/runtime-configs.yaml"));
+    let configs = documents(include_str!(
+        "../../api/tests/seed-examples/runtime-configs.yaml"
+    ));
     let mut checked = 0;
     for doc in services.into_iter().chain(configs) {
         if doc["apiVersion"] != "aim.silogen.ai/v1alpha1" {
             continue;
         }
         let shown = doc.to_string();
-        dry_run(&ns, doc).await.unwrap_or_else(|e| panic!("rejected {shown}: {e}"));
+        dry_run(&ns, doc)
+            .await
+            .unwrap_or_else(|e| panic!("rejected {shown}: {e}"));
         checked += 1;
     }
     assert_eq!(checked, 25);
@@ -83,7 +106,10 @@ async fn a_service_with_both_ref_and_image_is_rejected_with_the_crd_message() {
         "spec": {"model": {"ref": "a", "image": "b"}}
     });
     let message = rejection(dry_run(&ns, service).await);
-    assert!(message.contains("exactly one of ref or image must be specified"), "{message}");
+    assert!(
+        message.contains("exactly one of ref or image must be specified"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -94,7 +120,10 @@ async fn an_unknown_precision_is_rejected() {
         "spec": {"model": {"image": "b"}, "overrides": {"precision": "fp64"}}
     });
     let message = rejection(dry_run(&ns, service).await);
-    assert!(message.contains("spec.overrides.precision") && message.contains("fp64"), "{message}");
+    assert!(
+        message.contains("spec.overrides.precision") && message.contains("fp64"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -106,13 +135,26 @@ async fn changing_an_immutable_override_is_rejected() {
         "spec": {"model": {"image": "b"}, "overrides": {"metric": "latency"}}
     }))
     .unwrap();
-    services.create(&PostParams::default(), &service).await.unwrap();
+    services
+        .create(&PostParams::default(), &service)
+        .await
+        .unwrap();
     let patch = json!({"spec": {"overrides": {"metric": "throughput"}}});
-    let result = services.patch("immutable", &PatchParams::default(), &Patch::Merge(&patch)).await.map(|_| ());
+    let result = services
+        .patch("immutable", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map(|_| ());
     let message = rejection(result);
     assert!(message.contains("metric is immutable"), "{message}");
     let unchanged = json!({"spec": {"replicas": 2}});
-    services.patch("immutable", &PatchParams::default(), &Patch::Merge(&unchanged)).await.expect("mutable fields change");
+    services
+        .patch(
+            "immutable",
+            &PatchParams::default(),
+            &Patch::Merge(&unchanged),
+        )
+        .await
+        .expect("mutable fields change");
 }
 
 #[tokio::test]
@@ -131,7 +173,10 @@ async fn a_model_cache_source_must_be_hf_or_s3_and_is_immutable() {
     .unwrap();
     caches.create(&PostParams::default(), &cache).await.unwrap();
     let patch = json!({"spec": {"sourceUri": "hf://other/model"}});
-    let result = caches.patch("smol", &PatchParams::default(), &Patch::Merge(&patch)).await.map(|_| ());
+    let result = caches
+        .patch("smol", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map(|_| ());
     assert!(rejection(result).contains("sourceUri is immutable"));
 }
 
@@ -145,12 +190,21 @@ async fn a_template_model_name_cannot_change() {
         "spec": {"modelName": "llama", "metric": "latency", "gpuSelector": {"count": 1, "model": "MI300X"}}
     }))
     .unwrap();
-    templates.create(&PostParams::default(), &template).await.unwrap();
+    templates
+        .create(&PostParams::default(), &template)
+        .await
+        .unwrap();
     let patch = json!({"spec": {"modelName": "qwen"}});
-    let result = templates.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.map(|_| ());
+    let result = templates
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map(|_| ());
     assert!(rejection(result).contains("model name is immutable"));
     let gpu = json!({"spec": {"gpuSelector": {"count": 2, "model": "MI300X"}}});
-    let result = templates.patch(&name, &PatchParams::default(), &Patch::Merge(&gpu)).await.map(|_| ());
+    let result = templates
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&gpu))
+        .await
+        .map(|_| ());
     assert!(rejection(result).contains("gpuSelector is immutable"));
     templates.delete(&name, &Default::default()).await.unwrap();
 }

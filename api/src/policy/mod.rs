@@ -15,11 +15,26 @@ pub const PLAN_API_VERSION: &str = "aim.silogen.ai/plan/v1";
 pub fn json_schemas() -> Vec<(&'static str, serde_json::Value)> {
     use schemars::schema_for;
     let schemas = [
-        ("service-observation", schema_for!(observation::ServiceObservation)),
-        ("template-observation", schema_for!(observation::TemplateObservation)),
-        ("model-observation", schema_for!(observation::ModelObservation)),
-        ("template-cache-observation", schema_for!(observation::TemplateCacheObservation)),
-        ("model-cache-observation", schema_for!(observation::ModelCacheObservation)),
+        (
+            "service-observation",
+            schema_for!(observation::ServiceObservation),
+        ),
+        (
+            "template-observation",
+            schema_for!(observation::TemplateObservation),
+        ),
+        (
+            "model-observation",
+            schema_for!(observation::ModelObservation),
+        ),
+        (
+            "template-cache-observation",
+            schema_for!(observation::TemplateCacheObservation),
+        ),
+        (
+            "model-cache-observation",
+            schema_for!(observation::ModelCacheObservation),
+        ),
         ("plan", schema_for!(plan::Plan)),
     ];
     schemas

@@ -64,7 +64,11 @@ pub struct AIMModelDiscovery {
     category = "all",
     printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
     printcolumn(name = "Image", type_ = "string", json_path = ".spec.image"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 pub struct AIMModelSpec {
     /// Fields shared with AIMClusterModel.
@@ -85,7 +89,11 @@ pub struct AIMModelSpec {
     category = "all",
     printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
     printcolumn(name = "Image", type_ = "string", json_path = ".spec.image"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 pub struct AIMClusterModelSpec {
     /// Fields shared with AIMModel.

@@ -29,8 +29,16 @@ fn default_model_download_image() -> String {
     category = "all",
     printcolumn(name = "Cache Size", type_ = "string", json_path = ".spec.size"),
     printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
-    printcolumn(name = "PVC", type_ = "string", json_path = ".status.persistentVolumeClaim"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "PVC",
+        type_ = "string",
+        json_path = ".status.persistentVolumeClaim"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct AIMModelCacheSpec {

@@ -94,9 +94,21 @@ pub struct AIMRuntimeConfigRouting {
     shortname = "aimrcfg",
     category = "aim",
     category = "all",
-    printcolumn(name = "ServiceAccount", type_ = "string", json_path = ".spec.serviceAccountName"),
-    printcolumn(name = "DefaultStorageClass", type_ = "string", json_path = ".spec.defaultStorageClassName"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "ServiceAccount",
+        type_ = "string",
+        json_path = ".spec.serviceAccountName"
+    ),
+    printcolumn(
+        name = "DefaultStorageClass",
+        type_ = "string",
+        json_path = ".spec.defaultStorageClassName"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct AIMRuntimeConfigSpec {
@@ -122,8 +134,16 @@ pub struct AIMRuntimeConfigSpec {
     shortname = "aimcrcfg",
     category = "aim",
     category = "all",
-    printcolumn(name = "DefaultStorageClass", type_ = "string", json_path = ".spec.defaultStorageClassName"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "DefaultStorageClass",
+        type_ = "string",
+        json_path = ".spec.defaultStorageClassName"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 pub struct AIMClusterRuntimeConfigSpec {
     /// Fields shared with AIMRuntimeConfig.

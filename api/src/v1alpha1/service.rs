@@ -26,10 +26,22 @@ use crate::conditions::AIMServiceStatusEnum;
     category = "aim",
     category = "all",
     printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
-    printcolumn(name = "Model", type_ = "string", json_path = ".status.resolvedImage.name"),
-    printcolumn(name = "Template", type_ = "string", json_path = ".status.resolvedTemplate.name"),
+    printcolumn(
+        name = "Model",
+        type_ = "string",
+        json_path = ".status.resolvedImage.name"
+    ),
+    printcolumn(
+        name = "Template",
+        type_ = "string",
+        json_path = ".status.resolvedTemplate.name"
+    ),
     printcolumn(name = "Replicas", type_ = "integer", json_path = ".spec.replicas"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct AIMServiceSpec {

@@ -56,12 +56,36 @@ pub struct AIMServiceTemplateSpecCommon {
     category = "all",
     printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
     printcolumn(name = "Model", type_ = "string", json_path = ".spec.modelName"),
-    printcolumn(name = "Engine", type_ = "string", json_path = ".status.profile.metadata.engine"),
-    printcolumn(name = "Metric", type_ = "string", json_path = ".status.profile.metadata.metric"),
-    printcolumn(name = "Precision", type_ = "string", json_path = ".status.profile.metadata.precision"),
-    printcolumn(name = "GPUs/replica", type_ = "integer", json_path = ".status.profile.metadata.gpu_count"),
-    printcolumn(name = "GPU", type_ = "string", json_path = ".status.profile.metadata.gpu"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Engine",
+        type_ = "string",
+        json_path = ".status.profile.metadata.engine"
+    ),
+    printcolumn(
+        name = "Metric",
+        type_ = "string",
+        json_path = ".status.profile.metadata.metric"
+    ),
+    printcolumn(
+        name = "Precision",
+        type_ = "string",
+        json_path = ".status.profile.metadata.precision"
+    ),
+    printcolumn(
+        name = "GPUs/replica",
+        type_ = "integer",
+        json_path = ".status.profile.metadata.gpu_count"
+    ),
+    printcolumn(
+        name = "GPU",
+        type_ = "string",
+        json_path = ".status.profile.metadata.gpu"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct AIMServiceTemplateSpec {
@@ -89,12 +113,36 @@ pub struct AIMServiceTemplateSpec {
     category = "aim",
     category = "all",
     printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
-    printcolumn(name = "Engine", type_ = "string", json_path = ".status.profile.metadata.engine"),
-    printcolumn(name = "Metric", type_ = "string", json_path = ".status.profile.metadata.metric"),
-    printcolumn(name = "Precision", type_ = "string", json_path = ".status.profile.metadata.precision"),
-    printcolumn(name = "GPUs/replica", type_ = "integer", json_path = ".status.profile.metadata.gpu_count"),
-    printcolumn(name = "GPU", type_ = "string", json_path = ".status.profile.metadata.gpu"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Engine",
+        type_ = "string",
+        json_path = ".status.profile.metadata.engine"
+    ),
+    printcolumn(
+        name = "Metric",
+        type_ = "string",
+        json_path = ".status.profile.metadata.metric"
+    ),
+    printcolumn(
+        name = "Precision",
+        type_ = "string",
+        json_path = ".status.profile.metadata.precision"
+    ),
+    printcolumn(
+        name = "GPUs/replica",
+        type_ = "integer",
+        json_path = ".status.profile.metadata.gpu_count"
+    ),
+    printcolumn(
+        name = "GPU",
+        type_ = "string",
+        json_path = ".status.profile.metadata.gpu"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 pub struct AIMClusterServiceTemplateSpec {
     /// Fields shared with AIMServiceTemplate.

@@ -26,8 +26,16 @@ use super::common::{
     category = "all",
     printcolumn(name = "Template", type_ = "string", json_path = ".spec.templateRef"),
     printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
-    printcolumn(name = "Kind", type_ = "string", json_path = ".status.resolvedTemplateKind"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Kind",
+        type_ = "string",
+        json_path = ".status.resolvedTemplateKind"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct AIMTemplateCacheSpec {

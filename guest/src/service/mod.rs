@@ -3,18 +3,19 @@
 
 mod model;
 mod objects;
-mod pods;
 mod routing;
 mod status;
 mod template;
 #[cfg(test)]
 mod tests;
 
-use aim_api::conditions::{AIMServiceStatusEnum, finalizers, labels, reasons, types};
+use aim_api::conditions::{AIMServiceStatusEnum, finalizers, labels, types};
 use aim_api::policy::PLAN_API_VERSION;
 use aim_api::policy::observation::ServiceObservation;
 use aim_api::policy::plan::{EventType, ObjectReference, Owner, Plan, PlannedEvent, PlannedObject};
-use aim_api::v1alpha1::{AIMCacheStatus, AIMResolutionScope, AIMResolvedReference, AIMTemplateCache};
+use aim_api::v1alpha1::{
+    AIMCacheStatus, AIMResolutionScope, AIMResolvedReference, AIMTemplateCache,
+};
 use serde_json::Value;
 
 use self::model::ModelResolution;
@@ -35,12 +36,23 @@ const REQUEUE_WHILE_NOT_RUNNING_SECONDS: u32 = 30;
 /// Plans one AIMService.
 pub fn plan_service(observation: &ServiceObservation) -> Result<Plan, PolicyFailure> {
     let service = &observation.service;
-    let name = service.metadata.name.as_deref().ok_or_else(|| invalid("service has no name"))?;
-    let namespace = service.metadata.namespace.as_deref().ok_or_else(|| invalid("service has no namespace"))?;
+    let name = service
+        .metadata
+        .name
+        .as_deref()
+        .ok_or_else(|| invalid("service has no name"))?;
+    let namespace = service
+        .metadata
+        .namespace
+        .as_deref()
+        .ok_or_else(|| invalid("service has no namespace"))?;
     if service.metadata.deletion_timestamp.is_some() {
         return Ok(finalize(observation, name));
     }
-    let mut plan = Plan { api_version: PLAN_API_VERSION.to_owned(), ..Plan::default() };
+    let mut plan = Plan {
+        api_version: PLAN_API_VERSION.to_owned(),
+        ..Plan::default()
+    };
     plan.finalizers = vec![finalizers::SERVICE_CACHE_CLEANUP.to_owned()];
 
     let config = runtime_config::resolve(&observation.runtime_configs, Some(namespace));
@@ -49,11 +61,22 @@ pub fn plan_service(observation: &ServiceObservation) -> Result<Plan, PolicyFail
 
     let model = model::resolve(observation, &effective_config);
     if let ModelResolution::Creating { object, .. } = &model {
-        plan.apply.push(PlannedObject { object: object.clone(), owner: Owner::None });
+        plan.apply.push(PlannedObject {
+            object: object.clone(),
+            owner: Owner::None,
+        });
     }
-    let (template, derived) = template::resolve(observation, model.name(), model.not_ready_reason().is_none(), &gpus);
+    let (template, derived) = template::resolve(
+        observation,
+        model.name(),
+        model.not_ready_reason().is_none(),
+        &gpus,
+    );
     if let Some(object) = derived {
-        plan.apply.push(PlannedObject { object, owner: Owner::None });
+        plan.apply.push(PlannedObject {
+            object,
+            owner: Owner::None,
+        });
     }
     let routing = routing::effective(service, &effective_config);
     let service_json = service_json_with(service, &model);
@@ -61,19 +84,40 @@ pub fn plan_service(observation: &ServiceObservation) -> Result<Plan, PolicyFail
 
     let mut inputs = StatusInputs {
         generation: service.metadata.generation,
-        previous: service.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default(),
+        previous: service
+            .status
+            .as_ref()
+            .map(|s| s.conditions.as_slice())
+            .unwrap_or_default(),
         model: &model,
         template: &template,
         template_model_missing: None,
-        runtime_config: config.as_ref().map(|c| c.reference.clone()).map_err(|missing| missing.message()),
+        runtime_config: config
+            .as_ref()
+            .map(|c| c.reference.clone())
+            .map_err(|missing| missing.message()),
         routing: RoutingState::Disabled,
         path: None,
-        cache: if service.spec.cache_model { CacheState::Waiting } else { CacheState::NotRequested },
+        cache: if service.spec.cache_model {
+            CacheState::Waiting
+        } else {
+            CacheState::NotRequested
+        },
         resolved_template_cache: None,
         model_caches: Default::default(),
-        inference_service: observation.inference_services.iter().find(|i| i.metadata.name.as_deref() == Some(isvc_name.as_str())),
+        inference_service: observation
+            .inference_services
+            .iter()
+            .find(|i| i.metadata.name.as_deref() == Some(isvc_name.as_str())),
         storage_problem: None,
-        image_pull_error: pods::image_pull_error(&observation.pods),
+        image_pull_error: crate::flows::image_pull::image_pull_failure(&observation.pods).map(
+            |failure| {
+                (
+                    failure.condition_reason(),
+                    failure.describe("InferenceService"),
+                )
+            },
+        ),
     };
     if routing.enabled {
         inputs.routing = match (&routing.gateway_ref, routing::path(&service_json, &routing)) {
@@ -85,7 +129,10 @@ pub fn plan_service(observation: &ServiceObservation) -> Result<Plan, PolicyFail
             (Some(_), Ok(path)) => {
                 inputs.path = Some(path);
                 let route_name = http_route_name(name);
-                let route = observation.http_routes.iter().find(|r| r.metadata.name.as_deref() == Some(route_name.as_str()));
+                let route = observation
+                    .http_routes
+                    .iter()
+                    .find(|r| r.metadata.name.as_deref() == Some(route_name.as_str()));
                 RoutingState::Route(routing::progress(route))
             }
         };
@@ -93,11 +140,24 @@ pub fn plan_service(observation: &ServiceObservation) -> Result<Plan, PolicyFail
 
     if let TemplateResolution::Found(found) = &template {
         inputs.template_model_missing = template_model_missing(observation, found, &model);
-        plan_runtime(observation, found, &effective_config, config.is_ok(), &routing, &isvc_name, &mut inputs, &mut plan);
+        plan_runtime(
+            observation,
+            found,
+            &effective_config,
+            config.is_ok(),
+            &routing,
+            &isvc_name,
+            &mut inputs,
+            &mut plan,
+        );
     }
 
     let (projected, status_json) = status::project(&inputs);
-    plan.events = transition_events(service.status.as_ref().map(|s| s.status), &projected);
+    plan.events = transition_events(
+        service.status.as_ref().map(|s| s.status),
+        projected.status,
+        &status_json,
+    );
     if projected.status != AIMServiceStatusEnum::Running {
         plan.requeue_after_seconds = Some(REQUEUE_WHILE_NOT_RUNNING_SECONDS);
     }
@@ -119,14 +179,25 @@ fn plan_runtime<'a>(
 ) {
     let service = &observation.service;
     let cache_model = service.spec.cache_model;
-    let template_cache = observation.template_caches.iter().find(|c| c.spec.template_ref == template.name());
+    let template_cache = observation
+        .template_caches
+        .iter()
+        .find(|c| c.spec.template_ref == template.name());
     let ready = template.state() == aim_api::conditions::AIMTemplateStatusEnum::Ready;
-    let sources: Vec<_> = template.status.as_ref().map(|s| s.model_sources.clone()).unwrap_or_default();
+    let sources: Vec<_> = template
+        .status
+        .as_ref()
+        .map(|s| s.model_sources.clone())
+        .unwrap_or_default();
     let labels = objects::child_labels(service, template);
 
     if let Some(cache) = template_cache {
         inputs.resolved_template_cache = Some(template_cache_reference(cache));
-        inputs.model_caches = cache.status.as_ref().map(|s| s.model_caches.clone()).unwrap_or_default();
+        inputs.model_caches = cache
+            .status
+            .as_ref()
+            .map(|s| s.model_caches.clone())
+            .unwrap_or_default();
         if cache_model {
             inputs.cache = match cache.status.as_ref().map(|s| s.status).unwrap_or_default() {
                 AIMCacheStatus::Available => CacheState::Warm,
@@ -154,17 +225,22 @@ fn plan_runtime<'a>(
     let storage = match storage(observation, template_cache, &sources, cache_model) {
         Storage::Mount(storage) => Some(storage),
         Storage::Wait => None,
-        Storage::Temporary => match objects::temp_pvc(service, isvc_name, &sources, config, labels.clone()) {
-            Some(pvc) => {
-                let name = pvc.metadata.name.clone().unwrap_or_default();
-                push(plan, &pvc, Owner::Subject);
-                Some(ModelStorage::Temporary(name))
+        Storage::Temporary => {
+            match objects::temp_pvc(service, isvc_name, &sources, config, labels.clone()) {
+                Some(pvc) => {
+                    let name = pvc.metadata.name.clone().unwrap_or_default();
+                    push(plan, &pvc, Owner::Subject);
+                    Some(ModelStorage::Temporary(name))
+                }
+                None => {
+                    inputs.storage_problem = Some(
+                        "A model source of the template has no size; cannot size the model volume"
+                            .to_owned(),
+                    );
+                    None
+                }
             }
-            None => {
-                inputs.storage_problem = Some("A model source of the template has no size; cannot size the model volume".to_owned());
-                None
-            }
-        },
+        }
     };
     if let Some(storage) = &storage {
         if let ModelStorage::Caches(mounted) = storage {
@@ -187,7 +263,9 @@ fn plan_runtime<'a>(
         });
         push(plan, &isvc, Owner::Subject);
     }
-    if let (RoutingState::Route(_) | RoutingState::MissingGateway, Some(gateway), Some(path)) = (&inputs.routing, &routing.gateway_ref, &inputs.path) {
+    if let (RoutingState::Route(_) | RoutingState::MissingGateway, Some(gateway), Some(path)) =
+        (&inputs.routing, &routing.gateway_ref, &inputs.path)
+    {
         let route = routing::http_route(service, routing, gateway, path, isvc_name, labels);
         push(plan, &route, Owner::Subject);
     }
@@ -207,7 +285,8 @@ fn storage(
     sources: &[aim_api::v1alpha1::AIMModelSource],
     cache_model: bool,
 ) -> Storage {
-    let cache_status = template_cache.map(|c| c.status.as_ref().map(|s| s.status).unwrap_or_default());
+    let cache_status =
+        template_cache.map(|c| c.status.as_ref().map(|s| s.status).unwrap_or_default());
     if cache_status == Some(AIMCacheStatus::Available) {
         let mounted: Option<Vec<_>> = sources
             .iter()
@@ -216,7 +295,13 @@ fn storage(
                 observation
                     .model_caches
                     .iter()
-                    .find(|mc| mc.spec.source_uri == source.source_uri && mc.status.as_ref().is_some_and(|s| s.status == AIMCacheStatus::Available))
+                    .find(|mc| {
+                        mc.spec.source_uri == source.source_uri
+                            && mc
+                                .status
+                                .as_ref()
+                                .is_some_and(|s| s.status == AIMCacheStatus::Available)
+                    })
                     .map(|mc| (mc.clone(), source.name.clone().unwrap_or_default()))
             })
             .collect();
@@ -239,7 +324,9 @@ fn push(plan: &mut Plan, object: &impl serde::Serialize, owner: Owner) {
     }
 }
 
-fn resolved_model_resources(model: &ModelResolution) -> Option<k8s_openapi::api::core::v1::ResourceRequirements> {
+fn resolved_model_resources(
+    model: &ModelResolution,
+) -> Option<k8s_openapi::api::core::v1::ResourceRequirements> {
     match model {
         ModelResolution::Found(found) => found.resources.clone(),
         _ => None,
@@ -259,17 +346,28 @@ fn template_cache_reference(cache: &AIMTemplateCache) -> AIMResolvedReference {
 
 /// The model a template names must exist: an AIMModel beside a namespace template, or an
 /// AIMClusterModel.
-fn template_model_missing(observation: &ServiceObservation, template: &ResolvedTemplate, model: &ModelResolution) -> Option<String> {
+fn template_model_missing(
+    observation: &ServiceObservation,
+    template: &ResolvedTemplate,
+    model: &ModelResolution,
+) -> Option<String> {
     let wanted = template.common.model_name.as_str();
     if model.name() == Some(wanted) {
         return None;
     }
-    let cluster = observation.cluster_models.iter().any(|m| m.metadata.name.as_deref() == Some(wanted));
+    let cluster = observation
+        .cluster_models
+        .iter()
+        .any(|m| m.metadata.name.as_deref() == Some(wanted));
     match template.reference.scope {
         AIMResolutionScope::Namespace => {
-            let namespaced = observation.models.iter().any(|m| m.metadata.name.as_deref() == Some(wanted));
+            let namespaced = observation
+                .models
+                .iter()
+                .any(|m| m.metadata.name.as_deref() == Some(wanted));
             let namespace = template.reference.namespace.clone().unwrap_or_default();
-            (!namespaced && !cluster).then(|| format!("AIMModel {wanted:?} not found in namespace {namespace:?}"))
+            (!namespaced && !cluster)
+                .then(|| format!("AIMModel {wanted:?} not found in namespace {namespace:?}"))
         }
         _ => (!cluster).then(|| format!("AIMClusterModel {wanted:?} not found")),
     }
@@ -279,27 +377,48 @@ fn template_model_missing(observation: &ServiceObservation, template: &ResolvedT
 fn service_json_with(service: &aim_api::v1alpha1::AIMService, model: &ModelResolution) -> Value {
     let mut json = serde_json::to_value(service).unwrap_or_default();
     if let (ModelResolution::Found(found), Some(object)) = (model, json.as_object_mut()) {
-        let status = object.entry("status").or_insert_with(|| Value::Object(Default::default()));
-        if let (Some(status), Ok(reference)) = (status.as_object_mut(), serde_json::to_value(&found.reference)) {
+        let status = object
+            .entry("status")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let (Some(status), Ok(reference)) = (
+            status.as_object_mut(),
+            serde_json::to_value(&found.reference),
+        ) {
             status.insert("resolvedImage".into(), reference);
         }
     }
     json
 }
 
-/// An Event when the overall state changes: Warning for Failed and Degraded.
-fn transition_events(previous: Option<AIMServiceStatusEnum>, now: &aim_api::v1alpha1::AIMServiceStatus) -> Vec<PlannedEvent> {
-    if previous == Some(now.status) {
+/// An Event when the overall state changes: Warning for Failed and Degraded, with the reason and
+/// message of the Ready condition.
+fn transition_events(
+    previous: Option<AIMServiceStatusEnum>,
+    now: AIMServiceStatusEnum,
+    status: &Value,
+) -> Vec<PlannedEvent> {
+    if previous == Some(now) {
         return Vec::new();
     }
-    let ready = now.conditions.iter().find(|c| c.type_ == types::READY);
-    let (reason, message) = ready.map_or((reasons::READY.to_owned(), String::new()), |c| (c.reason.clone(), c.message.clone()));
-    let type_ = match now.status {
+    let ready = status["conditions"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["type"] == types::READY));
+    let field = |key: &str| {
+        ready
+            .and_then(|c| c[key].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let type_ = match now {
         AIMServiceStatusEnum::Failed | AIMServiceStatusEnum::Degraded => EventType::Warning,
         _ => EventType::Normal,
     };
-    let state = crate::service::template::enum_text(&now.status);
-    vec![PlannedEvent { type_, reason, message: format!("Service is {state}: {message}") }]
+    let state = template::enum_text(&now);
+    vec![PlannedEvent {
+        type_,
+        reason: field("reason"),
+        message: format!("Service is {state}: {}", field("message")),
+    }]
 }
 
 /// On deletion: delete the service's template caches that are not Available (Available ones are
@@ -309,7 +428,13 @@ fn finalize(observation: &ServiceObservation, name: &str) -> Plan {
     let delete = observation
         .template_caches
         .iter()
-        .filter(|c| c.metadata.labels.as_ref().and_then(|l| l.get(labels::SERVICE_NAME)) == Some(&label))
+        .filter(|c| {
+            c.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(labels::SERVICE_NAME))
+                == Some(&label)
+        })
         .filter(|c| c.status.as_ref().map(|s| s.status) != Some(AIMCacheStatus::Available))
         .map(|c| ObjectReference {
             api_version: aim_api::API_VERSION.to_owned(),
@@ -318,7 +443,11 @@ fn finalize(observation: &ServiceObservation, name: &str) -> Plan {
             namespace: c.metadata.namespace.clone(),
         })
         .collect();
-    Plan { api_version: PLAN_API_VERSION.to_owned(), delete, ..Plan::default() }
+    Plan {
+        api_version: PLAN_API_VERSION.to_owned(),
+        delete,
+        ..Plan::default()
+    }
 }
 
 fn invalid(message: &str) -> PolicyFailure {

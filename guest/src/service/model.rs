@@ -33,7 +33,11 @@ pub enum ModelResolution {
     /// One model.
     Found(ResolvedModel),
     /// No model yet: the plan creates this one (unowned, labelled auto-created).
-    Creating { name: String, scope: AIMResolutionScope, object: Value },
+    Creating {
+        name: String,
+        scope: AIMResolutionScope,
+        object: Value,
+    },
     /// `model.ref` names nothing.
     NotFound { message: String },
     /// Several models carry the image.
@@ -69,16 +73,28 @@ impl ModelResolution {
 }
 
 /// Resolves the service's model.
-pub fn resolve(observation: &ServiceObservation, config: &EffectiveRuntimeConfig) -> ModelResolution {
+pub fn resolve(
+    observation: &ServiceObservation,
+    config: &EffectiveRuntimeConfig,
+) -> ModelResolution {
     let service = &observation.service;
     let namespace = service.metadata.namespace.as_deref().unwrap_or_default();
     if let Some(name) = service.spec.model.reference.as_deref().map(str::trim) {
         return by_name(observation, namespace, name);
     }
     let image = service.spec.model.image.as_deref().unwrap_or_default();
-    let namespaced = observation.models.iter().filter(|m| m.spec.common.image == image);
-    let cluster = observation.cluster_models.iter().filter(|m| m.spec.common.image == image);
-    let mut found: Vec<ResolvedModel> = namespaced.map(from_namespaced).chain(cluster.map(from_cluster)).collect();
+    let namespaced = observation
+        .models
+        .iter()
+        .filter(|m| m.spec.common.image == image);
+    let cluster = observation
+        .cluster_models
+        .iter()
+        .filter(|m| m.spec.common.image == image);
+    let mut found: Vec<ResolvedModel> = namespaced
+        .map(from_namespaced)
+        .chain(cluster.map(from_cluster))
+        .collect();
     match found.len() {
         0 => create(service, image, config),
         1 => ModelResolution::Found(found.remove(0)),
@@ -91,30 +107,55 @@ pub fn resolve(observation: &ServiceObservation, config: &EffectiveRuntimeConfig
                 })
                 .collect();
             ModelResolution::Ambiguous {
-                message: format!("multiple models found with the same image {image:?}: {}", listed.join(", ")),
+                message: format!(
+                    "multiple models found with the same image {image:?}: {}",
+                    listed.join(", ")
+                ),
             }
         }
     }
 }
 
 fn by_name(observation: &ServiceObservation, namespace: &str, name: &str) -> ModelResolution {
-    if let Some(model) = observation.models.iter().find(|m| m.metadata.name.as_deref() == Some(name)) {
+    if let Some(model) = observation
+        .models
+        .iter()
+        .find(|m| m.metadata.name.as_deref() == Some(name))
+    {
         return ModelResolution::Found(from_namespaced(model));
     }
-    if let Some(model) = observation.cluster_models.iter().find(|m| m.metadata.name.as_deref() == Some(name)) {
+    if let Some(model) = observation
+        .cluster_models
+        .iter()
+        .find(|m| m.metadata.name.as_deref() == Some(name))
+    {
         return ModelResolution::Found(from_cluster(model));
     }
     ModelResolution::NotFound {
-        message: format!("No AIMModel {name:?} in namespace {namespace:?} and no AIMClusterModel {name:?} found"),
+        message: format!(
+            "No AIMModel {name:?} in namespace {namespace:?} and no AIMClusterModel {name:?} found"
+        ),
     }
 }
 
 fn from_namespaced(model: &AIMModel) -> ResolvedModel {
-    resolved(&model.metadata, AIMResolutionScope::Namespace, "AIMModel", &model.spec.common, model.status.as_ref().map(|s| s.status))
+    resolved(
+        &model.metadata,
+        AIMResolutionScope::Namespace,
+        "AIMModel",
+        &model.spec.common,
+        model.status.as_ref().map(|s| s.status),
+    )
 }
 
 fn from_cluster(model: &AIMClusterModel) -> ResolvedModel {
-    resolved(&model.metadata, AIMResolutionScope::Cluster, "AIMClusterModel", &model.spec.common, model.status.as_ref().map(|s| s.status))
+    resolved(
+        &model.metadata,
+        AIMResolutionScope::Cluster,
+        "AIMClusterModel",
+        &model.spec.common,
+        model.status.as_ref().map(|s| s.status),
+    )
 }
 
 fn resolved(
@@ -143,7 +184,12 @@ fn resolved(
 /// unowned; its scope comes from the runtime config's `model.creationScope` (default Cluster).
 fn create(service: &AIMService, image: &str, config: &EffectiveRuntimeConfig) -> ModelResolution {
     let name = model_name_from_image(image);
-    let scope = config.common.model.as_ref().map(|m| m.creation_scope).unwrap_or_default();
+    let scope = config
+        .common
+        .model
+        .as_ref()
+        .map(|m| m.creation_scope)
+        .unwrap_or_default();
     let common = AIMModelSpecCommon {
         image: image.to_owned(),
         runtime_config_name: service.spec.runtime_config_name.clone(),
@@ -161,9 +207,16 @@ fn create(service: &AIMService, image: &str, config: &EffectiveRuntimeConfig) ->
         AIMModelCreationScope::Namespace => {
             let mut model = AIMModel::new(&name, AIMModelSpec { common });
             model.metadata.labels = Some(auto_created.into());
-            model.metadata.namespace.clone_from(&service.metadata.namespace);
+            model
+                .metadata
+                .namespace
+                .clone_from(&service.metadata.namespace);
             (serde_json::to_value(model), AIMResolutionScope::Namespace)
         }
     };
-    ModelResolution::Creating { name, scope, object: object.unwrap_or_default() }
+    ModelResolution::Creating {
+        name,
+        scope,
+        object: object.unwrap_or_default(),
+    }
 }

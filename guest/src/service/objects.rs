@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use aim_api::conditions::labels;
-use aim_api::kserve::{InferenceService, InferenceServiceSpec, ModelFormat, ModelSpec, PredictorSpec};
+use aim_api::kserve::{
+    InferenceService, InferenceServiceSpec, ModelFormat, ModelSpec, PredictorSpec,
+};
 use aim_api::v1alpha1::{
     AIMModelCache, AIMModelSource, AIMService, AIMTemplateCache, AIMTemplateCacheSpec,
     DEFAULT_GPU_RESOURCE_NAME, DEFAULT_PVC_HEADROOM_PERCENT,
@@ -39,12 +41,27 @@ pub fn child_labels(service: &AIMService, template: &ResolvedTemplate) -> BTreeM
         .unwrap_or_else(|| template.common.model_name.clone());
     BTreeMap::from([
         (labels::APP_NAME.to_owned(), "aim-service".to_owned()),
-        (labels::APP_COMPONENT.to_owned(), "inference-service".to_owned()),
-        (labels::APP_MANAGED_BY.to_owned(), "aim-controller".to_owned()),
-        (labels::TEMPLATE.to_owned(), sanitize_label_value(template.name())),
+        (
+            labels::APP_COMPONENT.to_owned(),
+            "inference-service".to_owned(),
+        ),
+        (
+            labels::APP_MANAGED_BY.to_owned(),
+            "aim-controller".to_owned(),
+        ),
+        (
+            labels::TEMPLATE.to_owned(),
+            sanitize_label_value(template.name()),
+        ),
         (labels::MODEL_ID.to_owned(), sanitize_label_value(&model_id)),
-        (labels::AIM_IMAGE.to_owned(), sanitize_label_value(&template.common.model_name)),
-        (labels::SERVICE_NAME.to_owned(), sanitize_label_value(service_name)),
+        (
+            labels::AIM_IMAGE.to_owned(),
+            sanitize_label_value(&template.common.model_name),
+        ),
+        (
+            labels::SERVICE_NAME.to_owned(),
+            sanitize_label_value(service_name),
+        ),
     ])
 }
 
@@ -74,11 +91,20 @@ pub fn temp_pvc(
     if sources.is_empty() {
         return None;
     }
-    let headroom = config.common.pvc_headroom_percent.unwrap_or(DEFAULT_PVC_HEADROOM_PERCENT);
+    let headroom = config
+        .common
+        .pvc_headroom_percent
+        .unwrap_or(DEFAULT_PVC_HEADROOM_PERCENT);
     let size = gibibytes_rounded_up(total, headroom);
     labels.insert(labels::APP_COMPONENT.to_owned(), "model-storage".to_owned());
-    labels.insert(labels::APP_MANAGED_BY.to_owned(), "aim-service-controller".to_owned());
-    labels.insert(labels::CACHE_TYPE.to_owned(), "temporary-service-cache".to_owned());
+    labels.insert(
+        labels::APP_MANAGED_BY.to_owned(),
+        "aim-service-controller".to_owned(),
+    );
+    labels.insert(
+        labels::CACHE_TYPE.to_owned(),
+        "temporary-service-cache".to_owned(),
+    );
     Some(PersistentVolumeClaim {
         metadata: ObjectMeta {
             name: Some(temp_cache_pvc_name(isvc_name)),
@@ -100,7 +126,11 @@ pub fn temp_pvc(
 }
 
 /// The template cache a service with `cacheModel: true` asks for, named after the template.
-pub fn template_cache(service: &AIMService, template: &ResolvedTemplate, config: &EffectiveRuntimeConfig) -> AIMTemplateCache {
+pub fn template_cache(
+    service: &AIMService,
+    template: &ResolvedTemplate,
+    config: &EffectiveRuntimeConfig,
+) -> AIMTemplateCache {
     let service_name = service.metadata.name.as_deref().unwrap_or_default();
     let mut cache = AIMTemplateCache::new(
         template.name(),
@@ -112,8 +142,14 @@ pub fn template_cache(service: &AIMService, template: &ResolvedTemplate, config:
             ..AIMTemplateCacheSpec::default()
         },
     );
-    cache.metadata.namespace.clone_from(&service.metadata.namespace);
-    cache.metadata.labels = Some(BTreeMap::from([(labels::SERVICE_NAME.to_owned(), sanitize_label_value(service_name))]));
+    cache
+        .metadata
+        .namespace
+        .clone_from(&service.metadata.namespace);
+    cache.metadata.labels = Some(BTreeMap::from([(
+        labels::SERVICE_NAME.to_owned(),
+        sanitize_label_value(service_name),
+    )]));
     cache
 }
 
@@ -130,29 +166,85 @@ pub struct InferenceServiceInputs<'a> {
 
 /// The KServe InferenceService of a service.
 pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceService {
-    let InferenceServiceInputs { service, name, template, model_resources, config, storage, .. } = inputs;
+    let InferenceServiceInputs {
+        service,
+        name,
+        template,
+        model_resources,
+        config,
+        storage,
+        ..
+    } = inputs;
     let mut labels = service.metadata.labels.clone().unwrap_or_default();
     labels.extend(inputs.labels.clone());
-    let profile = template.status.as_ref().and_then(|s| s.profile.as_ref()).map(|p| &p.metadata);
-    let metric = profile.map(|p| p.metric.clone()).filter(|m| !m.is_empty()).or_else(|| template.common.runtime.metric.map(|m| enum_text(&m)));
-    let precision = profile.map(|p| p.precision.clone()).filter(|p| !p.is_empty()).or_else(|| template.common.runtime.precision.map(|p| enum_text(&p)));
-    for (key, value) in [(labels::TEMPLATE_METRIC, &metric), (labels::TEMPLATE_PRECISION, &precision)] {
+    let profile = template
+        .status
+        .as_ref()
+        .and_then(|s| s.profile.as_ref())
+        .map(|p| &p.metadata);
+    let metric = profile
+        .map(|p| p.metric.clone())
+        .filter(|m| !m.is_empty())
+        .or_else(|| template.common.runtime.metric.map(|m| enum_text(&m)));
+    let precision = profile
+        .map(|p| p.precision.clone())
+        .filter(|p| !p.is_empty())
+        .or_else(|| template.common.runtime.precision.map(|p| enum_text(&p)));
+    for (key, value) in [
+        (labels::TEMPLATE_METRIC, &metric),
+        (labels::TEMPLATE_PRECISION, &precision),
+    ] {
         if let Some(value) = value {
             labels.insert(key.to_owned(), sanitize_label_value(value));
         }
     }
-    let gpu_count = profile.map(|p| p.gpu_count).filter(|c| *c > 0).or_else(|| template.common.runtime.gpu_selector.as_ref().map(|g| g.count)).unwrap_or(0);
-    let gpu_resource = template.common.runtime.gpu_selector.as_ref().map_or(DEFAULT_GPU_RESOURCE_NAME, |g| g.resource_name.as_str());
-    let gpu_model = profile.map(|p| p.gpu.clone()).filter(|g| !g.is_empty()).or_else(|| template.common.runtime.gpu_selector.as_ref().map(|g| g.model.clone()));
+    let gpu_count = profile
+        .map(|p| p.gpu_count)
+        .filter(|c| *c > 0)
+        .or_else(|| {
+            template
+                .common
+                .runtime
+                .gpu_selector
+                .as_ref()
+                .map(|g| g.count)
+        })
+        .unwrap_or(0);
+    let gpu_resource = template
+        .common
+        .runtime
+        .gpu_selector
+        .as_ref()
+        .map_or(DEFAULT_GPU_RESOURCE_NAME, |g| g.resource_name.as_str());
+    let gpu_model = profile
+        .map(|p| p.gpu.clone())
+        .filter(|g| !g.is_empty())
+        .or_else(|| {
+            template
+                .common
+                .runtime
+                .gpu_selector
+                .as_ref()
+                .map(|g| g.model.clone())
+        });
     let (volumes, mounts) = volumes(storage);
-    let mut env = system_env(metric.as_deref(), precision.as_deref(), gpu_count, gpu_model.as_deref());
+    let mut env = system_env(
+        metric.as_deref(),
+        precision.as_deref(),
+        gpu_count,
+        gpu_model.as_deref(),
+    );
     merge_env(&mut env, &service.spec.env);
     InferenceService {
         metadata: ObjectMeta {
             name: Some((*name).to_owned()),
             namespace: service.metadata.namespace.clone(),
             labels: Some(labels),
-            annotations: service.metadata.annotations.clone().filter(|a| !a.is_empty()),
+            annotations: service
+                .metadata
+                .annotations
+                .clone()
+                .filter(|a| !a.is_empty()),
             ..ObjectMeta::default()
         },
         spec: InferenceServiceSpec {
@@ -165,13 +257,28 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
                     .clone()
                     .or_else(|| template.common.service_account_name.clone())
                     .or_else(|| config.service_account_name.clone()),
-                image_pull_secrets: pull_secrets(&[&service.spec.image_pull_secrets, &template.common.image_pull_secrets, &config.image_pull_secrets]),
+                image_pull_secrets: pull_secrets(&[
+                    &service.spec.image_pull_secrets,
+                    &template.common.image_pull_secrets,
+                    &config.image_pull_secrets,
+                ]),
                 affinity: gpu_model.as_deref().and_then(gpu_affinity),
                 model: Some(ModelSpec {
-                    model_format: ModelFormat { name: "aim".to_owned(), version: Some("1".to_owned()) },
+                    model_format: ModelFormat {
+                        name: "aim".to_owned(),
+                        version: Some("1".to_owned()),
+                    },
                     runtime: Some(template.name().to_owned()),
                     env,
-                    resources: Some(resources(gpu_count, gpu_resource, &[service.spec.resources.as_ref(), template.common.resources.as_ref(), *model_resources])),
+                    resources: Some(resources(
+                        gpu_count,
+                        gpu_resource,
+                        &[
+                            service.spec.resources.as_ref(),
+                            template.common.resources.as_ref(),
+                            *model_resources,
+                        ],
+                    )),
                     volume_mounts: mounts,
                 }),
                 volumes,
@@ -182,8 +289,17 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
 }
 
 /// `AIM_CACHE_PATH` and the profile the container should run, sorted by name.
-fn system_env(metric: Option<&str>, precision: Option<&str>, gpu_count: i32, gpu_model: Option<&str>) -> Vec<EnvVar> {
-    let plain = |name: &str, value: String| EnvVar { name: name.to_owned(), value: Some(value), value_from: None };
+fn system_env(
+    metric: Option<&str>,
+    precision: Option<&str>,
+    gpu_count: i32,
+    gpu_model: Option<&str>,
+) -> Vec<EnvVar> {
+    let plain = |name: &str, value: String| EnvVar {
+        name: name.to_owned(),
+        value: Some(value),
+        value_from: None,
+    };
     let mut env = vec![plain("AIM_CACHE_PATH", MODEL_CACHE_ROOT.to_owned())];
     if gpu_count > 0 {
         env.push(plain("AIM_GPU_COUNT", gpu_count.to_string()));
@@ -219,7 +335,11 @@ fn pull_secrets(sources: &[&Vec<LocalObjectReference>]) -> Vec<LocalObjectRefere
 
 /// Defaults from the GPU count, overlaid per resource key by the first of service, template and
 /// model that sets it; the GPU request and limit are added when nobody set them.
-fn resources(gpus: i32, gpu_resource: &str, overlays: &[Option<&ResourceRequirements>]) -> ResourceRequirements {
+fn resources(
+    gpus: i32,
+    gpu_resource: &str,
+    overlays: &[Option<&ResourceRequirements>],
+) -> ResourceRequirements {
     let mut requests = BTreeMap::new();
     let mut limits = BTreeMap::new();
     if gpus > 0 {
@@ -236,7 +356,9 @@ fn resources(gpus: i32, gpu_resource: &str, overlays: &[Option<&ResourceRequirem
         }
         target.extend(chosen);
         if gpus > 0 {
-            target.entry(gpu_resource.to_owned()).or_insert_with(|| Quantity(gpus.to_string()));
+            target
+                .entry(gpu_resource.to_owned())
+                .or_insert_with(|| Quantity(gpus.to_string()));
         }
     }
     ResourceRequirements {
@@ -288,20 +410,35 @@ fn gpu_affinity(gpu_model: &str) -> Option<Affinity> {
 fn volumes(storage: &ModelStorage) -> (Vec<Volume>, Vec<VolumeMount>) {
     let claim = |volume: String, claim: String| Volume {
         name: volume,
-        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource { claim_name: claim, read_only: None }),
+        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+            claim_name: claim,
+            read_only: None,
+        }),
         ..Volume::default()
     };
     match storage {
         ModelStorage::Temporary(pvc) => (
             vec![claim(TEMP_VOLUME.to_owned(), pvc.clone())],
-            vec![VolumeMount { name: TEMP_VOLUME.to_owned(), mount_path: MODEL_CACHE_ROOT.to_owned(), ..VolumeMount::default() }],
+            vec![VolumeMount {
+                name: TEMP_VOLUME.to_owned(),
+                mount_path: MODEL_CACHE_ROOT.to_owned(),
+                ..VolumeMount::default()
+            }],
         ),
         ModelStorage::Caches(caches) => caches
             .iter()
             .map(|(cache, source_name)| {
                 let name = cache_volume_name(cache.metadata.name.as_deref().unwrap_or_default());
-                let pvc = cache.status.as_ref().and_then(|s| s.persistent_volume_claim.clone()).unwrap_or_default();
-                let mount = VolumeMount { name: name.clone(), mount_path: format!("{MODEL_CACHE_ROOT}/{source_name}"), ..VolumeMount::default() };
+                let pvc = cache
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.persistent_volume_claim.clone())
+                    .unwrap_or_default();
+                let mount = VolumeMount {
+                    name: name.clone(),
+                    mount_path: format!("{MODEL_CACHE_ROOT}/{source_name}"),
+                    ..VolumeMount::default()
+                };
                 (claim(name, pvc), mount)
             })
             .unzip(),
@@ -313,26 +450,51 @@ mod tests {
     use super::*;
 
     fn requirements(requests: &[(&str, &str)], limits: &[(&str, &str)]) -> ResourceRequirements {
-        let map = |pairs: &[(&str, &str)]| Some(pairs.iter().map(|(k, v)| ((*k).to_owned(), Quantity((*v).to_owned()))).collect());
-        ResourceRequirements { requests: map(requests), limits: map(limits), ..ResourceRequirements::default() }
+        let map = |pairs: &[(&str, &str)]| {
+            Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), Quantity((*v).to_owned())))
+                    .collect(),
+            )
+        };
+        ResourceRequirements {
+            requests: map(requests),
+            limits: map(limits),
+            ..ResourceRequirements::default()
+        }
     }
 
     #[test]
     fn one_gpu_and_nothing_else_gets_the_gpu_defaults() {
         let got = resources(1, "amd.com/gpu", &[None, None, None]);
-        assert_eq!(got, requirements(&[("amd.com/gpu", "1"), ("cpu", "4"), ("memory", "32Gi")], &[("amd.com/gpu", "1"), ("memory", "48Gi")]));
+        assert_eq!(
+            got,
+            requirements(
+                &[("amd.com/gpu", "1"), ("cpu", "4"), ("memory", "32Gi")],
+                &[("amd.com/gpu", "1"), ("memory", "48Gi")]
+            )
+        );
     }
 
     #[test]
     fn service_resources_win_per_key_and_keep_the_gpus() {
-        let service = requirements(&[("cpu", "7"), ("memory", "56Gi")], &[("cpu", "9"), ("memory", "72Gi")]);
+        let service = requirements(
+            &[("cpu", "7"), ("memory", "56Gi")],
+            &[("cpu", "9"), ("memory", "72Gi")],
+        );
         let template = requirements(&[("cpu", "1")], &[("ephemeral-storage", "10Gi")]);
         let got = resources(2, "amd.com/gpu", &[Some(&service), Some(&template), None]);
         assert_eq!(
             got,
             requirements(
                 &[("amd.com/gpu", "2"), ("cpu", "7"), ("memory", "56Gi")],
-                &[("amd.com/gpu", "2"), ("cpu", "9"), ("ephemeral-storage", "10Gi"), ("memory", "72Gi")]
+                &[
+                    ("amd.com/gpu", "2"),
+                    ("cpu", "9"),
+                    ("ephemeral-storage", "10Gi"),
+                    ("memory", "72Gi")
+                ]
             )
         );
     }
@@ -340,7 +502,11 @@ mod tests {
     #[test]
     fn user_env_overrides_system_env_of_the_same_name() {
         let mut env = system_env(Some("latency"), Some("fp8"), 1, Some("MI300X"));
-        let user = EnvVar { name: "AIM_METRIC".into(), value: Some("throughput".into()), value_from: None };
+        let user = EnvVar {
+            name: "AIM_METRIC".into(),
+            value: Some("throughput".into()),
+            value_from: None,
+        };
         merge_env(&mut env, std::slice::from_ref(&user));
         assert_eq!(env.iter().filter(|e| e.name == "AIM_METRIC").count(), 1);
         assert_eq!(env.last(), Some(&user));
@@ -357,8 +523,19 @@ mod tests {
     #[test]
     fn amd_gpus_get_required_node_affinity_and_others_none() {
         let affinity = gpu_affinity("MI300X").unwrap();
-        let terms = affinity.node_affinity.unwrap().required_during_scheduling_ignored_during_execution.unwrap().node_selector_terms;
-        assert_eq!(terms[0].match_expressions.as_ref().unwrap()[0].values.as_ref().unwrap(), &["74a1", "74a9", "74b5", "74bd"]);
+        let terms = affinity
+            .node_affinity
+            .unwrap()
+            .required_during_scheduling_ignored_during_execution
+            .unwrap()
+            .node_selector_terms;
+        assert_eq!(
+            terms[0].match_expressions.as_ref().unwrap()[0]
+                .values
+                .as_ref()
+                .unwrap(),
+            &["74a1", "74a9", "74b5", "74bd"]
+        );
         assert!(gpu_affinity("H100").is_none());
     }
 }

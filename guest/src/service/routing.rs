@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use aim_api::conditions::reasons;
 use aim_api::v1alpha1::AIMService;
 use gateway_api::apis::standard::httproutes::{
-    HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesBackendRefs, HttpRouteRulesFilters,
-    HttpRouteRulesFiltersType, HttpRouteRulesFiltersUrlRewrite, HttpRouteRulesFiltersUrlRewritePath,
-    HttpRouteRulesFiltersUrlRewritePathType, HttpRouteRulesMatches, HttpRouteRulesMatchesPath,
-    HttpRouteRulesMatchesPathType, HttpRouteRulesTimeouts, HttpRouteSpec,
+    HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesBackendRefs,
+    HttpRouteRulesFilters, HttpRouteRulesFiltersType, HttpRouteRulesFiltersUrlRewrite,
+    HttpRouteRulesFiltersUrlRewritePath, HttpRouteRulesFiltersUrlRewritePathType,
+    HttpRouteRulesMatches, HttpRouteRulesMatchesPath, HttpRouteRulesMatchesPathType,
+    HttpRouteRulesTimeouts, HttpRouteSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
@@ -67,9 +68,14 @@ pub fn http_route(
 ) -> HttpRoute {
     let namespace = service.metadata.namespace.clone().unwrap_or_default();
     let mut parent = gateway.clone();
-    parent.group = parent.group.or_else(|| Some("gateway.networking.k8s.io".to_owned()));
+    parent.group = parent
+        .group
+        .or_else(|| Some("gateway.networking.k8s.io".to_owned()));
     parent.kind = parent.kind.or_else(|| Some("Gateway".to_owned()));
-    parent.namespace = parent.namespace.filter(|n| !n.is_empty()).or_else(|| Some(namespace.clone()));
+    parent.namespace = parent
+        .namespace
+        .filter(|n| !n.is_empty())
+        .or_else(|| Some(namespace.clone()));
     let rule = HttpRouteRules {
         matches: Some(vec![HttpRouteRulesMatches {
             path: Some(HttpRouteRulesMatchesPath {
@@ -97,21 +103,30 @@ pub fn http_route(
             port: Some(80),
             ..HttpRouteRulesBackendRefs::default()
         }]),
-        timeouts: routing.request_timeout.as_ref().map(|timeout| HttpRouteRulesTimeouts {
-            request: Some(timeout.clone()),
-            backend_request: None,
-        }),
+        timeouts: routing
+            .request_timeout
+            .as_ref()
+            .map(|timeout| HttpRouteRulesTimeouts {
+                request: Some(timeout.clone()),
+                backend_request: None,
+            }),
         ..HttpRouteRules::default()
     };
     HttpRoute {
         metadata: ObjectMeta {
-            name: Some(http_route_name(service.metadata.name.as_deref().unwrap_or_default())),
+            name: Some(http_route_name(
+                service.metadata.name.as_deref().unwrap_or_default(),
+            )),
             namespace: Some(namespace),
             labels: Some(route_labels),
             annotations: Some(routing.annotations.clone()).filter(|a| !a.is_empty()),
             ..ObjectMeta::default()
         },
-        spec: HttpRouteSpec { parent_refs: Some(vec![parent]), rules: Some(vec![rule]), ..HttpRouteSpec::default() },
+        spec: HttpRouteSpec {
+            parent_refs: Some(vec![parent]),
+            rules: Some(vec![rule]),
+            ..HttpRouteSpec::default()
+        },
         status: None,
     }
 }
@@ -132,17 +147,34 @@ pub fn progress(route: Option<&HttpRoute>) -> RouteProgress {
     let Some(route) = route else {
         return RouteProgress::Waiting("Waiting for HTTPRoute to be created".to_owned());
     };
-    let parents = route.status.as_ref().map(|s| s.parents.as_slice()).unwrap_or_default();
+    let parents = route
+        .status
+        .as_ref()
+        .map(|s| s.parents.as_slice())
+        .unwrap_or_default();
     if parents.is_empty() {
-        return RouteProgress::Waiting("Waiting for the Gateway to accept the HTTPRoute".to_owned());
+        return RouteProgress::Waiting(
+            "Waiting for the Gateway to accept the HTTPRoute".to_owned(),
+        );
     }
     for parent in parents {
         let accepted = parent.conditions.iter().find(|c| c.type_ == "Accepted");
         match accepted {
-            None => return RouteProgress::Waiting("Waiting for the Gateway to accept the HTTPRoute".to_owned()),
+            None => {
+                return RouteProgress::Waiting(
+                    "Waiting for the Gateway to accept the HTTPRoute".to_owned(),
+                );
+            }
             Some(condition) if condition.status != "True" => {
-                let reason = if condition.reason.is_empty() { reasons::ROUTE_FAILED } else { &condition.reason };
-                return RouteProgress::Refused { reason: reason.to_owned(), message: condition.message.clone() };
+                let reason = if condition.reason.is_empty() {
+                    reasons::ROUTE_FAILED
+                } else {
+                    &condition.reason
+                };
+                return RouteProgress::Refused {
+                    reason: reason.to_owned(),
+                    message: condition.message.clone(),
+                };
             }
             Some(_) => {}
         }

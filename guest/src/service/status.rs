@@ -4,9 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use aim_api::conditions::{AIMServiceStatusEnum as State, AIMTemplateStatusEnum, ConditionStatus, reasons, types};
+use aim_api::conditions::{
+    AIMServiceStatusEnum as State, AIMTemplateStatusEnum, ConditionStatus, reasons, types,
+};
 use aim_api::kserve::InferenceService;
-use aim_api::v1alpha1::{AIMResolvedModelCache, AIMResolvedReference, AIMServiceRoutingStatus, AIMServiceStatus};
+use aim_api::v1alpha1::{
+    AIMResolvedModelCache, AIMResolvedReference, AIMServiceRoutingStatus, AIMServiceStatus,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde_json::Value;
 
@@ -73,7 +77,10 @@ pub fn project(inputs: &StatusInputs<'_>) -> (AIMServiceStatus, Value) {
             _ => None,
         },
         resolved_template_cache: inputs.resolved_template_cache.clone(),
-        routing: inputs.path.clone().map(|path| AIMServiceRoutingStatus { path: Some(path) }),
+        routing: inputs
+            .path
+            .clone()
+            .map(|path| AIMServiceRoutingStatus { path: Some(path) }),
         model_caches: inputs.model_caches.clone(),
         ..AIMServiceStatus::default()
     };
@@ -97,18 +104,49 @@ impl<'a> Chain<'a> {
     fn new(previous: &'a [Condition], generation: Option<i64>) -> Self {
         let mut conditions = Conditions::new(previous, generation);
         // The seed's order; every type is present from the first reconcile on.
-        for type_ in [types::RESOLVED, types::CACHE_READY, types::RUNTIME_READY, types::ROUTING_READY, types::READY, types::PROGRESSING, types::FAILURE] {
-            conditions.set(type_, ConditionStatus::Unknown, "Reconciling", "Reconciling");
+        for type_ in [
+            types::RESOLVED,
+            types::CACHE_READY,
+            types::RUNTIME_READY,
+            types::ROUTING_READY,
+            types::READY,
+            types::PROGRESSING,
+            types::FAILURE,
+        ] {
+            conditions.set(
+                type_,
+                ConditionStatus::Unknown,
+                "Reconciling",
+                "Reconciling",
+            );
         }
-        Self { state: State::Pending, conditions }
+        // No failure until a check below finds one.
+        conditions.set(
+            types::FAILURE,
+            ConditionStatus::False,
+            reasons::RESOLVED,
+            "No active failures",
+        );
+        Self {
+            state: State::Pending,
+            conditions,
+        }
     }
 
     fn set(&mut self, type_: &str, status: bool, reason: &str, message: impl Into<String>) {
-        self.conditions.set(type_, ConditionStatus::from(status), reason, message);
+        self.conditions
+            .set(type_, ConditionStatus::from(status), reason, message);
     }
 
     /// Not running: RuntimeReady and Ready false, and whether the controller is still working.
-    fn stop(&mut self, state: State, reason: &str, message: &str, progressing: bool, failure: bool) {
+    fn stop(
+        &mut self,
+        state: State,
+        reason: &str,
+        message: &str,
+        progressing: bool,
+        failure: bool,
+    ) {
         self.state = state;
         self.set(types::RUNTIME_READY, false, reason, message);
         self.set(types::PROGRESSING, progressing, reason, message);
@@ -126,16 +164,35 @@ impl<'a> Chain<'a> {
             self.set(types::RESOLVED, false, reasons::ROUTE_FAILED, message);
             return self.stop(State::Failed, reasons::ROUTE_FAILED, message, false, true);
         }
-        if routing_ok {
-            self.set(types::FAILURE, false, reasons::RESOLVED, "No active failures");
-        }
         if let ModelResolution::Ambiguous { message } = inputs.model {
-            self.set(types::RESOLVED, false, reasons::MULTIPLE_MODELS_FOUND, message.as_str());
-            return self.stop(State::Failed, reasons::MULTIPLE_MODELS_FOUND, message, false, true);
+            self.set(
+                types::RESOLVED,
+                false,
+                reasons::MULTIPLE_MODELS_FOUND,
+                message.as_str(),
+            );
+            return self.stop(
+                State::Failed,
+                reasons::MULTIPLE_MODELS_FOUND,
+                message,
+                false,
+                true,
+            );
         }
         if let Some(message) = &inputs.template_model_missing {
-            self.set(types::RESOLVED, false, reasons::IMAGE_NOT_FOUND, message.as_str());
-            return self.stop(State::Degraded, reasons::IMAGE_NOT_FOUND, message, false, true);
+            self.set(
+                types::RESOLVED,
+                false,
+                reasons::IMAGE_NOT_FOUND,
+                message.as_str(),
+            );
+            return self.stop(
+                State::Degraded,
+                reasons::IMAGE_NOT_FOUND,
+                message,
+                false,
+                true,
+            );
         }
         if self.model_not_ready(inputs) {
             return;
@@ -143,16 +200,47 @@ impl<'a> Chain<'a> {
         if self.template_unresolved(inputs.template) {
             return;
         }
-        self.set(types::RESOLVED, true, reasons::RESOLVED, "Model and template resolved successfully");
+        self.set(
+            types::RESOLVED,
+            true,
+            reasons::RESOLVED,
+            "Model and template resolved successfully",
+        );
         if let Err(message) = &inputs.runtime_config {
-            return self.stop(State::Degraded, reasons::RUNTIME_CONFIG_MISSING, message, false, true);
+            return self.stop(
+                State::Degraded,
+                reasons::RUNTIME_CONFIG_MISSING,
+                message,
+                false,
+                true,
+            );
         }
         if let RoutingState::InvalidPath(message) = &inputs.routing {
-            self.set(types::RUNTIME_READY, false, reasons::PATH_TEMPLATE_INVALID, "Cannot configure HTTP routing");
+            self.set(
+                types::RUNTIME_READY,
+                false,
+                reasons::PATH_TEMPLATE_INVALID,
+                "Cannot configure HTTP routing",
+            );
             self.state = State::Degraded;
-            self.set(types::PROGRESSING, false, reasons::PATH_TEMPLATE_INVALID, message.as_str());
-            self.set(types::READY, false, reasons::PATH_TEMPLATE_INVALID, message.as_str());
-            self.set(types::FAILURE, true, reasons::PATH_TEMPLATE_INVALID, message.as_str());
+            self.set(
+                types::PROGRESSING,
+                false,
+                reasons::PATH_TEMPLATE_INVALID,
+                message.as_str(),
+            );
+            self.set(
+                types::READY,
+                false,
+                reasons::PATH_TEMPLATE_INVALID,
+                message.as_str(),
+            );
+            self.set(
+                types::FAILURE,
+                true,
+                reasons::PATH_TEMPLATE_INVALID,
+                message.as_str(),
+            );
             return;
         }
         if let TemplateResolution::Found(template) = inputs.template {
@@ -164,10 +252,22 @@ impl<'a> Chain<'a> {
             return self.stop(State::Degraded, reason, message, false, true);
         }
         if inputs.cache == CacheState::Failed {
-            return self.stop(State::Failed, reasons::CACHE_FAILED, "Template cache failed", false, true);
+            return self.stop(
+                State::Failed,
+                reasons::CACHE_FAILED,
+                "Template cache failed",
+                false,
+                true,
+            );
         }
         if let Some(message) = &inputs.storage_problem {
-            return self.stop(State::Degraded, reasons::NO_MODEL_SOURCES, message, false, true);
+            return self.stop(
+                State::Degraded,
+                reasons::NO_MODEL_SOURCES,
+                message,
+                false,
+                true,
+            );
         }
         self.runtime(inputs, routing_ok);
     }
@@ -175,8 +275,16 @@ impl<'a> Chain<'a> {
     fn cache(&mut self, inputs: &StatusInputs<'_>) {
         let (ok, reason, message) = match inputs.cache {
             CacheState::NotRequested => (true, reasons::CACHE_WARM, "Caching not requested"),
-            CacheState::Waiting => (false, reasons::WAITING_FOR_CACHE, "Waiting for cache warm-up"),
-            CacheState::Warming => (false, reasons::CACHE_WARMING, "Model sources are being cached"),
+            CacheState::Waiting => (
+                false,
+                reasons::WAITING_FOR_CACHE,
+                "Waiting for cache warm-up",
+            ),
+            CacheState::Warming => (
+                false,
+                reasons::CACHE_WARMING,
+                "Model sources are being cached",
+            ),
             CacheState::Warm => (true, reasons::CACHE_WARM, "Model sources cached"),
             CacheState::Failed => (false, reasons::CACHE_FAILED, "Template cache failed"),
         };
@@ -187,7 +295,12 @@ impl<'a> Chain<'a> {
     fn routing(&mut self, inputs: &StatusInputs<'_>) -> bool {
         match &inputs.routing {
             RoutingState::Disabled => {
-                self.set(types::ROUTING_READY, true, reasons::ROUTE_READY, "Routing disabled");
+                self.set(
+                    types::ROUTING_READY,
+                    true,
+                    reasons::ROUTE_READY,
+                    "Routing disabled",
+                );
                 true
             }
             RoutingState::MissingGateway => {
@@ -196,15 +309,30 @@ impl<'a> Chain<'a> {
                 false
             }
             RoutingState::InvalidPath(message) => {
-                self.set(types::ROUTING_READY, false, reasons::PATH_TEMPLATE_INVALID, message.as_str());
+                self.set(
+                    types::ROUTING_READY,
+                    false,
+                    reasons::PATH_TEMPLATE_INVALID,
+                    message.as_str(),
+                );
                 false
             }
             RoutingState::Route(RouteProgress::Accepted) => {
-                self.set(types::ROUTING_READY, true, reasons::ROUTE_READY, "HTTPRoute configured");
+                self.set(
+                    types::ROUTING_READY,
+                    true,
+                    reasons::ROUTE_READY,
+                    "HTTPRoute configured",
+                );
                 true
             }
             RoutingState::Route(RouteProgress::Waiting(message)) => {
-                self.set(types::ROUTING_READY, false, reasons::CONFIGURING_ROUTE, message.as_str());
+                self.set(
+                    types::ROUTING_READY,
+                    false,
+                    reasons::CONFIGURING_ROUTE,
+                    message.as_str(),
+                );
                 false
             }
             RoutingState::Route(RouteProgress::Refused { reason, message }) => {
@@ -222,13 +350,22 @@ impl<'a> Chain<'a> {
     fn model_not_ready(&mut self, inputs: &StatusInputs<'_>) -> bool {
         let waiting = matches!(inputs.template, TemplateResolution::WaitingForModel);
         let missing = matches!(inputs.model, ModelResolution::NotFound { .. });
-        let Some(reason) = inputs.model.not_ready_reason().filter(|_| waiting || missing) else {
+        let Some(reason) = inputs
+            .model
+            .not_ready_reason()
+            .filter(|_| waiting || missing)
+        else {
             return false;
         };
         let message = match inputs.model {
             ModelResolution::NotFound { message } => message.clone(),
-            ModelResolution::Creating { name, .. } => format!("Creating model {name:?} from the image"),
-            other => format!("Model {:?} is not ready yet", other.name().unwrap_or_default()),
+            ModelResolution::Creating { name, .. } => {
+                format!("Creating model {name:?} from the image")
+            }
+            other => format!(
+                "Model {:?} is not ready yet",
+                other.name().unwrap_or_default()
+            ),
         };
         self.set(types::RESOLVED, false, reason, message.as_str());
         match reason {
@@ -246,56 +383,126 @@ impl<'a> Chain<'a> {
             TemplateResolution::NotSelected { reason, message } => {
                 self.set(types::RESOLVED, false, reason, message.as_str());
                 self.stop(State::Failed, reason, message, false, true);
-                self.set(types::RUNTIME_READY, false, reason, "Cannot proceed without a unique template");
+                self.set(
+                    types::RUNTIME_READY,
+                    false,
+                    reason,
+                    "Cannot proceed without a unique template",
+                );
             }
             TemplateResolution::CreatingDerived { name } => {
                 let message = format!("Template not found; creating derived template {name:?}");
-                self.set(types::RESOLVED, false, reasons::TEMPLATE_NOT_FOUND, message.as_str());
-                self.stop(State::Pending, reasons::CREATING_RUNTIME, &message, true, false);
+                self.set(
+                    types::RESOLVED,
+                    false,
+                    reasons::TEMPLATE_NOT_FOUND,
+                    message.as_str(),
+                );
+                self.stop(
+                    State::Pending,
+                    reasons::CREATING_RUNTIME,
+                    &message,
+                    true,
+                    false,
+                );
             }
             TemplateResolution::NoneReady => {
                 let message = "Templates exist for the model but none is Ready yet";
-                self.set(types::RESOLVED, false, reasons::TEMPLATE_NOT_AVAILABLE, message);
-                self.stop(State::Pending, reasons::TEMPLATE_NOT_AVAILABLE, message, true, false);
+                self.set(
+                    types::RESOLVED,
+                    false,
+                    reasons::TEMPLATE_NOT_AVAILABLE,
+                    message,
+                );
+                self.stop(
+                    State::Pending,
+                    reasons::TEMPLATE_NOT_AVAILABLE,
+                    message,
+                    true,
+                    false,
+                );
             }
             TemplateResolution::NotFound { message } => {
-                self.set(types::RESOLVED, false, reasons::TEMPLATE_NOT_FOUND, message.as_str());
-                self.stop(State::Degraded, reasons::TEMPLATE_NOT_FOUND, message, false, true);
-                self.set(types::READY, false, reasons::TEMPLATE_NOT_FOUND, "Template missing");
+                self.set(
+                    types::RESOLVED,
+                    false,
+                    reasons::TEMPLATE_NOT_FOUND,
+                    message.as_str(),
+                );
+                self.stop(
+                    State::Degraded,
+                    reasons::TEMPLATE_NOT_FOUND,
+                    message,
+                    false,
+                    true,
+                );
+                self.set(
+                    types::READY,
+                    false,
+                    reasons::TEMPLATE_NOT_FOUND,
+                    "Template missing",
+                );
             }
         }
         true
     }
 
     fn template_not_usable(&mut self, template: &super::template::ResolvedTemplate) -> bool {
-        let failure = template
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.iter().find(|c| c.type_ == types::FAILURE && c.status == "True"));
-        let (reason, message) = failure.map_or((reasons::TEMPLATE_DEGRADED, "Template is not available".to_owned()), |c| {
-            (c.reason.as_str(), c.message.clone())
+        let failure = template.status.as_ref().and_then(|s| {
+            s.conditions
+                .iter()
+                .find(|c| c.type_ == types::FAILURE && c.status == "True")
         });
+        let (reason, message) = failure.map_or(
+            (
+                reasons::TEMPLATE_DEGRADED,
+                "Template is not available".to_owned(),
+            ),
+            |c| (c.reason.as_str(), c.message.clone()),
+        );
         match template.state() {
             AIMTemplateStatusEnum::Degraded | AIMTemplateStatusEnum::NotAvailable => {
-                let reason = if template.state() == AIMTemplateStatusEnum::NotAvailable && failure.is_none() {
+                let reason = if template.state() == AIMTemplateStatusEnum::NotAvailable
+                    && failure.is_none()
+                {
                     reasons::GPU_UNAVAILABLE
                 } else {
                     reason
                 };
                 self.stop(State::Degraded, reason, &message, false, true);
             }
-            AIMTemplateStatusEnum::Failed => self.stop(State::Failed, reason, &message, false, true),
+            AIMTemplateStatusEnum::Failed => {
+                self.stop(State::Failed, reason, &message, false, true)
+            }
             AIMTemplateStatusEnum::Pending | AIMTemplateStatusEnum::Progressing => {
                 let message = format!("Template {:?} is not ready yet", template.name());
-                self.stop(State::Pending, reasons::TEMPLATE_NOT_AVAILABLE, &message, true, false);
+                self.stop(
+                    State::Pending,
+                    reasons::TEMPLATE_NOT_AVAILABLE,
+                    &message,
+                    true,
+                    false,
+                );
             }
             AIMTemplateStatusEnum::Ready => {
-                let has_sources = template.status.as_ref().is_some_and(|s| s.model_sources.iter().any(|m| !m.source_uri.is_empty()));
+                let has_sources = template
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| s.model_sources.iter().any(|m| !m.source_uri.is_empty()));
                 if has_sources {
                     return false;
                 }
-                let message = format!("Template {:?} is Ready but lists no model sources", template.name());
-                self.stop(State::Degraded, reasons::NO_MODEL_SOURCES, &message, false, true);
+                let message = format!(
+                    "Template {:?} is Ready but lists no model sources",
+                    template.name()
+                );
+                self.stop(
+                    State::Degraded,
+                    reasons::NO_MODEL_SOURCES,
+                    &message,
+                    false,
+                    true,
+                );
             }
         }
         true
@@ -308,31 +515,73 @@ impl<'a> Chain<'a> {
             } else {
                 "Creating InferenceService"
             };
-            return self.stop(self.state_unless_failed(State::Starting), reasons::CREATING_RUNTIME, message, true, false);
+            return self.stop(
+                self.state_unless_failed(State::Starting),
+                reasons::CREATING_RUNTIME,
+                message,
+                true,
+                false,
+            );
         };
         let status = isvc.status.as_ref();
-        let ready = status.is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-        let failure = status.and_then(|s| s.model_status.as_ref()).and_then(|m| m.last_failure_info.as_ref());
+        let ready = status.is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+        });
+        let failure = status
+            .and_then(|s| s.model_status.as_ref())
+            .and_then(|m| m.last_failure_info.as_ref());
         if ready && routing_ok {
             self.state = State::Running;
-            self.set(types::RUNTIME_READY, true, reasons::RUNTIME_READY, "InferenceService is ready");
-            self.set(types::PROGRESSING, false, reasons::RUNTIME_READY, "Service is running");
+            self.set(
+                types::RUNTIME_READY,
+                true,
+                reasons::RUNTIME_READY,
+                "InferenceService is ready",
+            );
+            self.set(
+                types::PROGRESSING,
+                false,
+                reasons::RUNTIME_READY,
+                "Service is running",
+            );
             self.set(types::READY, true, reasons::READY, "Service is ready");
             return;
         }
         if let (false, Some(failure)) = (ready, failure) {
-            let message = failure.message.clone().unwrap_or_else(|| "InferenceService failed".to_owned());
-            return self.stop(State::Degraded, reasons::RUNTIME_FAILED, &message, false, true);
+            let message = failure
+                .message
+                .clone()
+                .unwrap_or_else(|| "InferenceService failed".to_owned());
+            return self.stop(
+                State::Degraded,
+                reasons::RUNTIME_FAILED,
+                &message,
+                false,
+                true,
+            );
         }
         let (reason, message) = if ready {
-            (reasons::CONFIGURING_ROUTE, "Waiting for HTTPRoute to become ready")
+            (
+                reasons::CONFIGURING_ROUTE,
+                "Waiting for HTTPRoute to become ready",
+            )
         } else {
-            (reasons::CREATING_RUNTIME, "Waiting for InferenceService to become ready")
+            (
+                reasons::CREATING_RUNTIME,
+                "Waiting for InferenceService to become ready",
+            )
         };
         let state = self.state_unless_failed(State::Starting);
         self.stop(state, reason, message, true, false);
         if ready {
-            self.set(types::RUNTIME_READY, true, reasons::RUNTIME_READY, "InferenceService is ready");
+            self.set(
+                types::RUNTIME_READY,
+                true,
+                reasons::RUNTIME_READY,
+                "InferenceService is ready",
+            );
         }
     }
 

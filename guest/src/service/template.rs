@@ -55,7 +55,10 @@ pub enum TemplateResolution {
     /// The named template (or the base of a derived one) does not exist.
     NotFound { message: String },
     /// Auto-selection failed: `TemplateNotFound` or `TemplateSelectionAmbiguous`.
-    NotSelected { reason: &'static str, message: String },
+    NotSelected {
+        reason: &'static str,
+        message: String,
+    },
     /// Templates exist for the model but none is Ready yet.
     NoneReady,
     /// Auto-selection waits for the model.
@@ -74,11 +77,19 @@ pub fn resolve(
 ) -> (TemplateResolution, DerivedObject) {
     let service = &observation.service;
     let overrides = service.spec.overrides.as_ref().filter(|o| !o.is_empty());
-    let base = match service.spec.template_ref.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+    let base = match service
+        .spec
+        .template_ref
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
         Some(name) => match by_name(observation, name) {
             Some(template) => template,
             None => {
-                let message = format!("Template {name:?} not found. Create the template or verify the template name.");
+                let message = format!(
+                    "Template {name:?} not found. Create the template or verify the template name."
+                );
                 return (TemplateResolution::NotFound { message }, None);
             }
         },
@@ -87,7 +98,9 @@ pub fn resolve(
                 return (TemplateResolution::WaitingForModel, None);
             };
             match auto_select(observation, model, gpus, overrides) {
-                Ok(Selected::Exact(template)) => return (TemplateResolution::Found(template), None),
+                Ok(Selected::Exact(template)) => {
+                    return (TemplateResolution::Found(template), None);
+                }
                 Ok(Selected::Base(template)) => template,
                 Err(resolution) => return (resolution, None),
             }
@@ -123,12 +136,17 @@ fn auto_select(
     }
     let best = select_template(&list, gpus, None);
     match (best.reason, best.index) {
-        (Reason::Selected, Some(index)) if overrides.is_some() => Ok(Selected::Base(templates[index].clone())),
+        (Reason::Selected, Some(index)) if overrides.is_some() => {
+            Ok(Selected::Base(templates[index].clone()))
+        }
         (Reason::Selected, Some(index)) => Ok(Selected::Exact(templates[index].clone())),
         (Reason::NoneReady, _) => Err(TemplateResolution::NoneReady),
         (Reason::Ambiguous, _) => Err(TemplateResolution::NotSelected {
             reason: aim_api::conditions::reasons::TEMPLATE_SELECTION_AMBIGUOUS,
-            message: format!("Multiple templates ({}) satisfy model {model:?}", best.count),
+            message: format!(
+                "Multiple templates ({}) satisfy model {model:?}",
+                best.count
+            ),
         }),
         (Reason::NoCandidates, _) => Err(TemplateResolution::NotSelected {
             reason: aim_api::conditions::reasons::TEMPLATE_NOT_FOUND,
@@ -136,7 +154,9 @@ fn auto_select(
         }),
         _ => Err(TemplateResolution::NotSelected {
             reason: aim_api::conditions::reasons::TEMPLATE_NOT_FOUND,
-            message: format!("No available templates match the service requirements for model {model:?}"),
+            message: format!(
+                "No available templates match the service requirements for model {model:?}"
+            ),
         }),
     }
 }
@@ -146,7 +166,10 @@ fn selection_overrides(overrides: &AIMRuntimeParameters) -> Overrides {
         metric: overrides.metric.map(|m| enum_text(&m)),
         precision: overrides.precision.map(|p| enum_text(&p)),
         gpu_model: overrides.gpu_selector.as_ref().map(|g| g.model.clone()),
-        gpu_count: overrides.gpu_selector.as_ref().and_then(|g| u32::try_from(g.count).ok()),
+        gpu_count: overrides
+            .gpu_selector
+            .as_ref()
+            .and_then(|g| u32::try_from(g.count).ok()),
     }
 }
 
@@ -174,17 +197,33 @@ fn candidates(observation: &ServiceObservation, model: &str) -> Vec<ResolvedTemp
 }
 
 fn candidate(template: &ResolvedTemplate) -> Candidate {
-    let profile = template.status.as_ref().and_then(|s| s.profile.as_ref()).map(|p| &p.metadata);
+    let profile = template
+        .status
+        .as_ref()
+        .and_then(|s| s.profile.as_ref())
+        .map(|p| &p.metadata);
     let non_empty = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
     let runtime = &template.common.runtime;
     Candidate {
         name: template.reference.name.clone(),
         namespace: template.reference.namespace.clone(),
-        scope: if template.reference.scope == AIMResolutionScope::Namespace { Scope::Namespace } else { Scope::Cluster },
+        scope: if template.reference.scope == AIMResolutionScope::Namespace {
+            Scope::Namespace
+        } else {
+            Scope::Cluster
+        },
         status: enum_text(&template.state()),
-        metric: profile.and_then(|p| non_empty(&p.metric)).or_else(|| runtime.metric.map(|m| enum_text(&m))),
-        precision: profile.and_then(|p| non_empty(&p.precision)).or_else(|| runtime.precision.map(|p| enum_text(&p))),
-        gpu_model: runtime.gpu_selector.as_ref().map(|g| g.model.clone()).or_else(|| profile.and_then(|p| non_empty(&p.gpu))),
+        metric: profile
+            .and_then(|p| non_empty(&p.metric))
+            .or_else(|| runtime.metric.map(|m| enum_text(&m))),
+        precision: profile
+            .and_then(|p| non_empty(&p.precision))
+            .or_else(|| runtime.precision.map(|p| enum_text(&p))),
+        gpu_model: runtime
+            .gpu_selector
+            .as_ref()
+            .map(|g| g.model.clone())
+            .or_else(|| profile.and_then(|p| non_empty(&p.gpu))),
         gpu_count: runtime
             .gpu_selector
             .as_ref()
@@ -196,18 +235,36 @@ fn candidate(template: &ResolvedTemplate) -> Candidate {
 }
 
 fn is_derived(metadata: &ObjectMeta) -> bool {
-    metadata.labels.as_ref().and_then(|l| l.get(labels::DERIVED_TEMPLATE)).is_some_and(|v| v == "true")
+    metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(labels::DERIVED_TEMPLATE))
+        .is_some_and(|v| v == "true")
 }
 
 /// A template by name: the service's namespace first, then the cluster.
 fn by_name(observation: &ServiceObservation, name: &str) -> Option<ResolvedTemplate> {
-    let namespaced = observation.templates.iter().find(|t| t.metadata.name.as_deref() == Some(name)).map(from_namespaced);
-    namespaced.or_else(|| observation.cluster_templates.iter().find(|t| t.metadata.name.as_deref() == Some(name)).map(from_cluster))
+    let namespaced = observation
+        .templates
+        .iter()
+        .find(|t| t.metadata.name.as_deref() == Some(name))
+        .map(from_namespaced);
+    namespaced.or_else(|| {
+        observation
+            .cluster_templates
+            .iter()
+            .find(|t| t.metadata.name.as_deref() == Some(name))
+            .map(from_cluster)
+    })
 }
 
 fn from_namespaced(template: &AIMServiceTemplate) -> ResolvedTemplate {
     ResolvedTemplate {
-        reference: reference(&template.metadata, AIMResolutionScope::Namespace, "AIMServiceTemplate"),
+        reference: reference(
+            &template.metadata,
+            AIMResolutionScope::Namespace,
+            "AIMServiceTemplate",
+        ),
         common: template.spec.common.clone(),
         status: template.status.clone(),
         caching: template.spec.caching.clone(),
@@ -218,7 +275,11 @@ fn from_namespaced(template: &AIMServiceTemplate) -> ResolvedTemplate {
 
 fn from_cluster(template: &AIMClusterServiceTemplate) -> ResolvedTemplate {
     ResolvedTemplate {
-        reference: reference(&template.metadata, AIMResolutionScope::Cluster, "AIMClusterServiceTemplate"),
+        reference: reference(
+            &template.metadata,
+            AIMResolutionScope::Cluster,
+            "AIMClusterServiceTemplate",
+        ),
         common: template.spec.common.clone(),
         status: template.status.clone(),
         caching: None,
@@ -249,31 +310,51 @@ fn derive(
     let name = derived_template_name(base.name(), overrides);
     let spec = derived_spec(service, base, overrides);
     let object = derived_object(service, &name, &spec);
-    if let Some(existing) = observation.templates.iter().find(|t| t.metadata.name.as_deref() == Some(name.as_str())) {
+    if let Some(existing) = observation
+        .templates
+        .iter()
+        .find(|t| t.metadata.name.as_deref() == Some(name.as_str()))
+    {
         return (TemplateResolution::Found(from_namespaced(existing)), object);
     }
     let same_namespaced = observation.templates.iter().find(|t| t.spec == spec);
     if let Some(existing) = same_namespaced {
         return (TemplateResolution::Found(from_namespaced(existing)), None);
     }
-    let plain = spec.caching.is_none() && spec.env.is_empty() && spec.common.image_pull_secrets.is_empty();
-    if let Some(existing) = observation.cluster_templates.iter().find(|t| plain && t.spec.common == spec.common) {
+    let plain =
+        spec.caching.is_none() && spec.env.is_empty() && spec.common.image_pull_secrets.is_empty();
+    if let Some(existing) = observation
+        .cluster_templates
+        .iter()
+        .find(|t| plain && t.spec.common == spec.common)
+    {
         return (TemplateResolution::Found(from_cluster(existing)), None);
     }
     (TemplateResolution::CreatingDerived { name }, object)
 }
 
 /// §5.4: the base spec with the overrides, and the service's env, secrets, resources and caching.
-fn derived_spec(service: &AIMService, base: &ResolvedTemplate, overrides: &AIMRuntimeParameters) -> AIMServiceTemplateSpec {
+fn derived_spec(
+    service: &AIMService,
+    base: &ResolvedTemplate,
+    overrides: &AIMRuntimeParameters,
+) -> AIMServiceTemplateSpec {
     let mut common = base.common.clone();
-    common.runtime_config_name.clone_from(&service.spec.runtime_config_name);
+    common
+        .runtime_config_name
+        .clone_from(&service.spec.runtime_config_name);
     common.runtime.metric = overrides.metric.or(common.runtime.metric);
     common.runtime.precision = overrides.precision.or(common.runtime.precision);
     if overrides.gpu_selector.is_some() {
-        common.runtime.gpu_selector.clone_from(&overrides.gpu_selector);
+        common
+            .runtime
+            .gpu_selector
+            .clone_from(&overrides.gpu_selector);
     }
     if !service.spec.image_pull_secrets.is_empty() {
-        common.image_pull_secrets.clone_from(&service.spec.image_pull_secrets);
+        common
+            .image_pull_secrets
+            .clone_from(&service.spec.image_pull_secrets);
     }
     if service.spec.resources.is_some() {
         common.resources.clone_from(&service.spec.resources);
@@ -281,20 +362,37 @@ fn derived_spec(service: &AIMService, base: &ResolvedTemplate, overrides: &AIMRu
     AIMServiceTemplateSpec {
         common,
         caching: if service.spec.cache_model {
-            Some(AIMTemplateCaching { enabled: true, env: service.spec.env.clone() })
+            Some(AIMTemplateCaching {
+                enabled: true,
+                env: service.spec.env.clone(),
+            })
         } else {
             base.caching.clone()
         },
-        env: if service.spec.env.is_empty() { base.env.clone() } else { service.spec.env.clone() },
+        env: if service.spec.env.is_empty() {
+            base.env.clone()
+        } else {
+            service.spec.env.clone()
+        },
     }
 }
 
-fn derived_object(service: &AIMService, name: &str, spec: &AIMServiceTemplateSpec) -> DerivedObject {
+fn derived_object(
+    service: &AIMService,
+    name: &str,
+    spec: &AIMServiceTemplateSpec,
+) -> DerivedObject {
     let mut template = AIMServiceTemplate::new(name, spec.clone());
-    template.metadata.namespace.clone_from(&service.metadata.namespace);
+    template
+        .metadata
+        .namespace
+        .clone_from(&service.metadata.namespace);
     template.metadata.labels = Some(
         [
-            (labels::APP_MANAGED_BY.to_owned(), "aim-controller".to_owned()),
+            (
+                labels::APP_MANAGED_BY.to_owned(),
+                "aim-controller".to_owned(),
+            ),
             (labels::DERIVED_TEMPLATE.to_owned(), "true".to_owned()),
         ]
         .into(),

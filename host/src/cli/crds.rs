@@ -35,7 +35,11 @@ pub fn render_files() -> anyhow::Result<Vec<(String, String)>> {
 }
 
 fn render_file(crd: &CustomResourceDefinition) -> anyhow::Result<(String, String)> {
-    let name = crd.metadata.name.as_deref().context("a CRD without a name")?;
+    let name = crd
+        .metadata
+        .name
+        .as_deref()
+        .context("a CRD without a name")?;
     let yaml = serde_yaml::to_string(crd).with_context(|| format!("serializing CRD {name}"))?;
     Ok((format!("{name}.yaml"), yaml))
 }

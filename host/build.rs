@@ -1,0 +1,148 @@
+//! Builds the default policy (`guest/`) as a `wasm32-wasip2` component and hands its path to the
+//! crate as `AIM_DEFAULT_POLICY_WASM`, so the binary embeds it with `include_bytes!`.
+//!
+//! The nested cargo uses `<target dir>/wasm` as its target directory: a directory of its own,
+//! so it never waits on the lock the outer build holds, and one place for all guest artifacts.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const GUEST_PACKAGE: &str = "aim-policy-default";
+const GUEST_ARTIFACT: &str = "aim_policy_default.wasm";
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+/// Size-tuned release settings for policy components. Passed on the command line because
+/// `lto` and `panic` cannot be set per package, and the host's own release profile differs.
+const GUEST_PROFILE: [&str; 5] = [
+    "profile.release.opt-level=\"s\"",
+    "profile.release.lto=true",
+    "profile.release.codegen-units=1",
+    "profile.release.strip=true",
+    // wasm32-wasip2 has no unwinding; saying so keeps unwind tables out of the component.
+    "profile.release.panic=\"abort\"",
+];
+
+/// Variables cargo sets for this build script that would leak into, and confuse, the nested
+/// build: host rustflags (e.g. `-C target-cpu=native`), clippy's wrapper, and our own target.
+const LEAKING_VARIABLES: [&str; 5] = [
+    "CARGO_ENCODED_RUSTFLAGS",
+    "RUSTFLAGS",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_BUILD_TARGET",
+    "CARGO_BUILD_RUSTFLAGS",
+];
+
+fn main() -> ExitCode {
+    match build_default_policy() {
+        Ok(wasm) => {
+            println!("cargo:rustc-env=AIM_DEFAULT_POLICY_WASM={}", wasm.display());
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build_default_policy() -> Result<PathBuf, String> {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
+    let workspace = manifest_dir
+        .parent()
+        .ok_or("host/ has no parent directory")?
+        .to_path_buf();
+    for watched in ["guest", "wit", "api", "Cargo.toml", "Cargo.lock"] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
+    }
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    ensure_wasm_target(&rustc)?;
+    let wasm_target_dir = target_dir(&workspace).join("wasm");
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(&workspace)
+        .args([
+            "build",
+            "--release",
+            "--package",
+            GUEST_PACKAGE,
+            "--target",
+            WASM_TARGET,
+        ])
+        .arg("--manifest-path")
+        .arg(workspace.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &wasm_target_dir);
+    for setting in GUEST_PROFILE {
+        command.args(["--config", setting]);
+    }
+    for variable in LEAKING_VARIABLES {
+        command.env_remove(variable);
+    }
+    let output = command
+        .output()
+        .map_err(|e| format!("could not run cargo to build the default policy: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building the default policy ({GUEST_PACKAGE} for {WASM_TARGET}) failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let wasm = wasm_target_dir
+        .join(WASM_TARGET)
+        .join("release")
+        .join(GUEST_ARTIFACT);
+    if !wasm.is_file() {
+        return Err(format!(
+            "the default policy build succeeded but {} is missing",
+            wasm.display()
+        ));
+    }
+    Ok(wasm)
+}
+
+/// Fails with instructions when the standard library for `wasm32-wasip2` is not installed.
+fn ensure_wasm_target(rustc: &str) -> Result<(), String> {
+    let output = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("could not run {rustc}: {e}"))?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    if sysroot
+        .join("lib")
+        .join("rustlib")
+        .join(WASM_TARGET)
+        .join("lib")
+        .is_dir()
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "the {WASM_TARGET} Rust target is not installed, and aim-engine embeds its default policy built for it.\n\
+         Install it with:\n\n    rustup target add {WASM_TARGET}\n"
+    ))
+}
+
+/// The outer build's target directory: `CARGO_TARGET_DIR`, else the ancestor of `OUT_DIR` that
+/// cargo marked with `CACHEDIR.TAG`, else `<workspace>/target`.
+fn target_dir(workspace: &Path) -> PathBuf {
+    if let Some(dir) = env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        return if dir.is_absolute() {
+            dir
+        } else {
+            workspace.join(dir)
+        };
+    }
+    env::var_os("OUT_DIR")
+        .map(PathBuf::from)
+        .and_then(|out| {
+            out.ancestors()
+                .find(|a| a.join("CACHEDIR.TAG").is_file())
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| workspace.join("target"))
+}

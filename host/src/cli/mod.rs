@@ -1,0 +1,44 @@
+//! Command-line interface: one module per subcommand, dispatched from [`main`].
+
+pub mod crds;
+mod policy;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Kubernetes operator for AIM inference services on AMD GPUs.
+#[derive(Parser)]
+#[command(name = "aim-engine", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the CustomResourceDefinitions of every AIM kind as YAML.
+    Crds(crds::Args),
+    /// Check or benchmark a policy component.
+    Policy(policy::Args),
+    /// Show offline what the operator would create for AIMServices in files, and their status.
+    Render(render::Args),
+}
+
+/// Parses the command line, runs the chosen subcommand and turns its outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Crds(args) => crds::run(&args),
+        Command::Policy(args) => policy::run(&args),
+        Command::Render(args) => render::run(&args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! What every reconcile shares: the client, the policies in force, the watch caches, the Event
+//! recorder and the backoff book-keeping.
+
+use std::sync::Arc;
+
+use kube::Client;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Resource, ResourceExt};
+use serde::Serialize;
+
+use super::backoff::Backoff;
+use super::error::Error;
+use super::stores::Stores;
+use crate::policy::{PlanFlow, PlanSubject, PolicyRegistry};
+use aim_api::policy::plan::{EventType as PlannedEventType, Plan, PlannedEvent};
+
+/// Settings of a running operator.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Namespace of the operator: cluster-scoped objects keep namespaced children here.
+    pub operator_namespace: String,
+    /// How long a converged object waits before it is looked at again anyway.
+    pub resync_seconds: u64,
+}
+
+/// Shared by every reconcile.
+pub struct Context {
+    pub client: Client,
+    pub policies: Arc<PolicyRegistry>,
+    pub stores: Stores,
+    pub settings: Settings,
+    pub backoff: Backoff,
+    recorder: Recorder,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        policies: Arc<PolicyRegistry>,
+        stores: Stores,
+        settings: Settings,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: "aim-engine".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            policies,
+            stores,
+            settings,
+            backoff: Backoff::default(),
+        }
+    }
+
+    /// Runs the active policy for `flow` off the async threads (a call blocks for up to its deadline)
+    /// and returns the checked plan.
+    pub async fn plan(
+        &self,
+        flow: PlanFlow,
+        observation: &impl Serialize,
+        namespace: Option<String>,
+    ) -> Result<Plan, Error> {
+        let document =
+            serde_json::to_string(observation).map_err(|e| Error::Encoding(e.to_string()))?;
+        let policies = self.policies.active();
+        let checked = tokio::task::spawn_blocking(move || {
+            policies.plan(flow, &document, &PlanSubject { namespace })
+        })
+        .await
+        .map_err(|_| Error::Cancelled)??;
+        serde_json::from_value(checked).map_err(|e| {
+            Error::Policy(crate::policy::PolicyError::OutputInvalid {
+                detail: format!("plan does not match the plan schema: {e}"),
+            })
+        })
+    }
+
+    /// Records the plan's Events on the subject. Failing to record an Event never fails a reconcile.
+    pub async fn publish<K: Resource<DynamicType = ()>>(
+        &self,
+        subject: &K,
+        events: &[PlannedEvent],
+    ) {
+        for event in events {
+            let type_ = match event.type_ {
+                PlannedEventType::Normal => EventType::Normal,
+                PlannedEventType::Warning => EventType::Warning,
+            };
+            self.record(subject, type_, &event.reason, &event.message)
+                .await;
+        }
+    }
+
+    /// Records one Event on `subject`.
+    pub async fn record<K: Resource<DynamicType = ()>>(
+        &self,
+        subject: &K,
+        type_: EventType,
+        reason: &str,
+        message: &str,
+    ) {
+        let event = Event {
+            type_,
+            reason: reason.to_owned(),
+            note: Some(message.chars().take(1000).collect()),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        if let Err(error) = self
+            .recorder
+            .publish(&event, &subject.object_ref(&()))
+            .await
+        {
+            tracing::warn!(object = %subject.name_any(), %error, "could not record an Event");
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The one error type of the controllers. Each variant names its kind of failure, which becomes the
+//! Event reason, the condition reason on the object and the metric label.
+
+use crate::policy::PolicyError;
+
+/// Why a reconcile did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The policy gave no usable plan (timeout, trap, rejection, invalid output, ...).
+    #[error("policy: {0}")]
+    Policy(#[from] PolicyError),
+    /// The apiserver refused or failed a request.
+    #[error("{action}: {source}")]
+    Kube {
+        action: String,
+        source: Box<kube::Error>,
+    },
+    /// The object the reconcile is about is missing something the host needs.
+    #[error("{0}")]
+    InvalidObject(String),
+    /// A policy call could not be scheduled (the blocking pool is gone: shutting down).
+    #[error("the policy call was cancelled")]
+    Cancelled,
+    /// The observation could not be encoded.
+    #[error("observation could not be encoded: {0}")]
+    Encoding(String),
+}
+
+impl Error {
+    /// The CamelCase reason used for Events, conditions and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Policy(error) => error.reason(),
+            Self::Kube { .. } => "ApplyFailed",
+            Self::InvalidObject(_) => "InvalidObject",
+            Self::Cancelled => "Cancelled",
+            Self::Encoding(_) => "ObservationInvalid",
+        }
+    }
+
+    /// Wraps a client error with what was being done.
+    pub fn kube(action: impl Into<String>, source: kube::Error) -> Self {
+        Self::Kube {
+            action: action.into(),
+            source: Box::new(source),
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The operator: controllers that observe the cluster, ask the policy for a plan, check it and carry
+//! it out. Each controller module wires its watches; [`pipeline`] is the reconcile they share.
+
+pub mod apply;
+mod backoff;
+pub mod context;
+pub mod error;
+pub mod pipeline;
+pub mod service;
+pub mod status;
+pub mod stores;
+
+use std::sync::Arc;
+
+use kube::Client;
+
+pub use context::{Context, Settings};
+pub use error::Error;
+
+use crate::policy::PolicyRegistry;
+
+/// Runs every controller until a termination signal.
+pub async fn run(
+    client: Client,
+    policies: Arc<PolicyRegistry>,
+    settings: Settings,
+    concurrency: u16,
+) {
+    let services = service::controller(&client);
+    let stores = stores::Stores::start(&client, services.store());
+    if !stores.wait_until_ready().await {
+        tracing::error!("the watch caches stopped before they were filled");
+        return;
+    }
+    let ctx = Arc::new(Context::new(client.clone(), policies, stores, settings));
+    service::run(services, client, ctx, concurrency).await;
+}

@@ -1,0 +1,46 @@
+//! Sandboxed WebAssembly policies: every decision the operator delegates runs here.
+//!
+//! * [`PolicyRuntime`]: one wasmtime engine per process (pooling allocator with an on-demand
+//!   fallback, epoch deadlines), the deny-all WASI linker and the precompile cache.
+//! * [`LoadedPolicy`]: a checked policy; each call gets a fresh store with its own deadline and
+//!   memory budget, and failures come back as typed [`PolicyError`]s.
+//! * [`PolicySet`] / [`PolicyRegistry`]: the custom policy in front of the embedded default,
+//!   swapped atomically on reload; every plan passes [`checks`] before the host applies it.
+//!
+//! Calls block the calling thread (for at most the policy's deadline); async callers run them
+//! with `tokio::task::spawn_blocking`.
+
+pub mod bench;
+mod bindings;
+mod cache;
+mod call;
+pub mod checks;
+mod digest;
+mod embedded;
+mod engine;
+mod error;
+mod limits;
+mod loaded;
+mod output;
+mod registry;
+mod runtime;
+mod sandbox;
+mod set;
+
+pub use bindings::{
+    Candidate, Overrides, PathRequest, PolicyInfo, PolicyInterface, Selection, SelectionReason,
+    SelectionRequest, TemplateScope,
+};
+pub use cache::{CacheOutcome, default_cache_dir};
+pub use checks::{OutputRules, PlanSubject};
+pub use digest::{Digest, DigestParseError};
+pub use embedded::{DEFAULT_POLICY_WASM, load_default_policy};
+pub use engine::{Allocator, DEFAULT_TICK};
+pub use error::PolicyError;
+pub use limits::{
+    DEFAULT_DEADLINE, DEFAULT_MEMORY_BYTES, MAX_DEADLINE, MAX_MEMORY_BYTES, PolicyLimits,
+};
+pub use loaded::{LoadReport, LoadedPolicy, PlanFlow, Reply, interface_name};
+pub use registry::{PolicyRegistry, PolicySource, ReloadFailure};
+pub use runtime::{CacheLocation, PolicyRuntime, RuntimeConfig, RuntimeError};
+pub use set::PolicySet;

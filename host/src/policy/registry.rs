@@ -1,0 +1,148 @@
+//! The registry of the active policy, with hot reload.
+//!
+//! A new policy is compiled and checked off the caller's thread, then swapped in atomically;
+//! calls already running keep the `Arc` of the set they started with. A new version that fails
+//! to load leaves the last good set active and is remembered as [`ReloadFailure`], so the
+//! operator can say why in status.
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+
+use super::checks::OutputRules;
+use super::digest::Digest;
+use super::embedded::load_default_policy;
+use super::error::PolicyError;
+use super::limits::PolicyLimits;
+use super::loaded::LoadedPolicy;
+use super::runtime::PolicyRuntime;
+use super::set::PolicySet;
+
+/// A custom policy to activate.
+#[derive(Debug, Clone)]
+pub struct PolicySource {
+    pub wasm: Vec<u8>,
+    /// When set, a policy whose sha256 differs is refused.
+    pub expected_digest: Option<Digest>,
+    pub limits: PolicyLimits,
+}
+
+/// The last update that could not be activated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReloadFailure {
+    pub digest: Digest,
+    pub error: PolicyError,
+}
+
+pub struct PolicyRegistry {
+    runtime: Arc<PolicyRuntime>,
+    rules: Arc<OutputRules>,
+    default: Arc<LoadedPolicy>,
+    active: RwLock<Arc<PolicySet>>,
+    last_failure: Mutex<Option<ReloadFailure>>,
+}
+
+impl std::fmt::Debug for PolicyRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyRegistry")
+            .field("active", &self.active())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolicyRegistry {
+    /// Starts with the embedded default policy active.
+    pub fn new(runtime: Arc<PolicyRuntime>, rules: OutputRules) -> Result<Self, PolicyError> {
+        let default = load_default_policy(&runtime)?;
+        Ok(Self::with_default_policy(runtime, default, rules))
+    }
+
+    /// Starts with `default` active, a default policy already loaded by `runtime`.
+    pub fn with_default_policy(
+        runtime: Arc<PolicyRuntime>,
+        default: Arc<LoadedPolicy>,
+        rules: OutputRules,
+    ) -> Self {
+        let rules = Arc::new(rules);
+        let active = Arc::new(PolicySet::new(None, default.clone(), rules.clone()));
+        PolicyRegistry {
+            runtime,
+            rules,
+            default,
+            active: RwLock::new(active),
+            last_failure: Mutex::new(None),
+        }
+    }
+
+    /// The policy set in force now; hold the `Arc` for the duration of one reconcile.
+    pub fn active(&self) -> Arc<PolicySet> {
+        self.active
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The most recent update that failed, until a later one succeeds.
+    pub fn last_failure(&self) -> Option<ReloadFailure> {
+        self.last_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Loads and checks `source` on this thread (it may take seconds for large policies; use
+    /// [`Self::update_in_background`] from async code), then activates it.
+    pub fn update(&self, source: &PolicySource) -> Result<Digest, PolicyError> {
+        let digest = Digest::of(&source.wasm);
+        match self
+            .runtime
+            .load(&source.wasm, source.expected_digest.as_ref(), source.limits)
+        {
+            Ok(policy) => {
+                let set = Arc::new(PolicySet::new(
+                    Some(Arc::new(policy)),
+                    self.default.clone(),
+                    self.rules.clone(),
+                ));
+                *self.active.write().unwrap_or_else(PoisonError::into_inner) = set;
+                *self
+                    .last_failure
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = None;
+                tracing::info!(policy = %digest, "custom policy activated");
+                Ok(digest)
+            }
+            Err(error) => {
+                tracing::warn!(policy = %digest, reason = error.reason(), error = %error, "policy update refused; keeping the active policy");
+                *self
+                    .last_failure
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(ReloadFailure {
+                    digest,
+                    error: error.clone(),
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// [`Self::update`] on a new thread, so compilation never blocks a reconcile.
+    pub fn update_in_background(
+        self: &Arc<Self>,
+        source: PolicySource,
+    ) -> std::io::Result<JoinHandle<Result<Digest, PolicyError>>> {
+        let registry = self.clone();
+        std::thread::Builder::new()
+            .name("policy-load".to_string())
+            .spawn(move || registry.update(&source))
+    }
+
+    /// Deactivates any custom policy.
+    pub fn use_default(&self) {
+        let set = Arc::new(PolicySet::new(
+            None,
+            self.default.clone(),
+            self.rules.clone(),
+        ));
+        *self.active.write().unwrap_or_else(PoisonError::into_inner) = set;
+    }
+}

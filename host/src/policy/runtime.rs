@@ -1,0 +1,177 @@
+//! The policy runtime: one engine, one linker and one precompile cache per process, and
+//! [`PolicyRuntime::load`], which turns WebAssembly bytes into a checked [`LoadedPolicy`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::Engine;
+use wasmtime::component::{HasSelf, Linker};
+
+use super::bindings::Policy;
+use super::cache::{CacheOutcome, PrecompileCache, default_cache_dir};
+use super::digest::Digest;
+use super::engine::{Allocator, DEFAULT_TICK, build_engine, start_epoch_ticker};
+use super::error::PolicyError;
+use super::limits::PolicyLimits;
+use super::loaded::{LoadReport, LoadedPolicy};
+use super::sandbox::CallState;
+
+/// Where compiled policies are cached.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CacheLocation {
+    /// [`default_cache_dir`].
+    #[default]
+    Default,
+    Dir(PathBuf),
+    /// Compile in memory every time.
+    Disabled,
+}
+
+/// How the runtime is set up; the defaults suit the operator.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub cache: CacheLocation,
+    /// Use the pooling allocator when the address space allows it.
+    pub prefer_pooling: bool,
+    /// Epoch tick, the resolution of call deadlines.
+    pub tick: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            cache: CacheLocation::Default,
+            prefer_pooling: true,
+            tick: DEFAULT_TICK,
+        }
+    }
+}
+
+/// The runtime could not start at all (as opposed to one policy failing to load).
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("could not create the WebAssembly engine: {0}")]
+    Engine(String),
+    #[error("could not link WASI and the policy contract: {0}")]
+    Link(String),
+    #[error("could not start the epoch ticker thread: {0}")]
+    Ticker(#[from] std::io::Error),
+}
+
+/// The process-wide WebAssembly runtime for policies.
+pub struct PolicyRuntime {
+    engine: Engine,
+    linker: Linker<CallState>,
+    cache: Option<PrecompileCache>,
+    allocator: Allocator,
+    tick: Duration,
+}
+
+impl std::fmt::Debug for PolicyRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyRuntime")
+            .field("allocator", &self.allocator)
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolicyRuntime {
+    pub fn new(config: RuntimeConfig) -> Result<Arc<Self>, RuntimeError> {
+        let (engine, allocator) = build_engine(config.prefer_pooling)
+            .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        start_epoch_ticker(&engine, config.tick)?;
+        let mut linker = Linker::<CallState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
+        Policy::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
+            .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
+        let cache = match config.cache {
+            CacheLocation::Disabled => None,
+            CacheLocation::Default => open_cache(default_cache_dir(), &engine),
+            CacheLocation::Dir(dir) => open_cache(dir, &engine),
+        };
+        Ok(Arc::new(PolicyRuntime {
+            engine,
+            linker,
+            cache,
+            allocator,
+            tick: config.tick,
+        }))
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn allocator(&self) -> Allocator {
+        self.allocator
+    }
+
+    pub fn tick(&self) -> Duration {
+        self.tick
+    }
+
+    pub fn cache_dir(&self) -> Option<&std::path::Path> {
+        self.cache.as_ref().map(PrecompileCache::dir)
+    }
+
+    /// Compiles (or loads from the cache), links and checks a policy: it must be a component,
+    /// match `expected` when pinned, export a compatible `metadata` interface whose `info` call
+    /// succeeds, and export every interface it claims to implement with the expected types.
+    pub fn load(
+        &self,
+        wasm: &[u8],
+        expected: Option<&Digest>,
+        limits: PolicyLimits,
+    ) -> Result<LoadedPolicy, PolicyError> {
+        let digest = Digest::of(wasm);
+        if let Some(expected) = expected.filter(|expected| **expected != digest) {
+            return Err(PolicyError::DigestMismatch {
+                expected: *expected,
+                actual: digest,
+            });
+        }
+        let started = Instant::now();
+        let (component, cache) = match &self.cache {
+            Some(cache) => cache
+                .load_or_compile(&self.engine, &digest, wasm)
+                .map(|(c, outcome)| (c, Some(outcome))),
+            None => wasmtime::component::Component::new(&self.engine, wasm)
+                .map(|c| (c, None::<CacheOutcome>)),
+        }
+        .map_err(|e| PolicyError::InvalidComponent {
+            detail: format!("{e:#}"),
+        })?;
+        let compile_time = started.elapsed();
+        let pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| PolicyError::Incompatible {
+                    detail: format!("its imports cannot be satisfied: {e:#}"),
+                })?;
+        let report = LoadReport {
+            compile_time,
+            cache,
+        };
+        LoadedPolicy::check(
+            self.engine.clone(),
+            pre,
+            digest,
+            limits.clamped(),
+            self.tick,
+            report,
+        )
+    }
+}
+
+fn open_cache(dir: PathBuf, engine: &Engine) -> Option<PrecompileCache> {
+    match PrecompileCache::open(&dir, engine) {
+        Ok(cache) => Some(cache),
+        Err(error) => {
+            tracing::warn!(dir = %dir.display(), error = %error, "policy precompile cache unavailable; compiling in memory");
+            None
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The per-call sandbox: a deny-all WASI context and the state a call's `Store` owns.
+//!
+//! Guests are linked against WASI p2 because every `wasm32-wasip2` component imports it, but
+//! nothing is granted: no preopened directories, environment, arguments or stdin; TCP, UDP and
+//! name lookup off; a wall clock frozen at the Unix epoch so a policy cannot depend on the date.
+//! The monotonic clock is real (harmless, and guests use it for timing).
+
+use std::time::Duration;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxView, WasiView};
+
+use super::limits::{MemoryBudget, PolicyLimits};
+use super::output::CappedOutput;
+
+/// A wall clock that always reads 1970-01-01T00:00:00Z.
+struct FrozenWallClock;
+
+impl HostWallClock for FrozenWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// Everything one call's `Store` holds. A store serves exactly one call and is then dropped.
+pub struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(super) budget: MemoryBudget,
+    pub(super) stdout: CappedOutput,
+    pub(super) stderr: CappedOutput,
+}
+
+impl CallState {
+    pub fn new(limits: PolicyLimits) -> Self {
+        let stdout = CappedOutput::new(limits.output_bytes);
+        let stderr = CappedOutput::new(limits.output_bytes);
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(FrozenWallClock)
+            .allow_tcp(false)
+            .allow_udp(false)
+            // Every socket address is already refused by the default address check.
+            .allow_ip_name_lookup(false)
+            .build();
+        CallState {
+            wasi,
+            table: ResourceTable::new(),
+            budget: MemoryBudget::new(limits),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}

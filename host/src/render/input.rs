@@ -1,0 +1,172 @@
+//! Reading the objects `render` works on from YAML or JSON files and directories. Every error
+//! names the file, the document and, for a malformed object, the field at fault.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::snapshot::ClusterSnapshot;
+
+/// Why the input could not be read: where (file, document, object) and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{location}: {problem}")]
+pub struct InputError {
+    /// `file`, or `file: document N (Kind namespace/name)`.
+    pub location: String,
+    /// What is wrong, naming the field when one is at fault.
+    pub problem: String,
+}
+
+impl InputError {
+    fn at(path: &Path, problem: impl std::fmt::Display) -> Self {
+        Self {
+            location: path.display().to_string(),
+            problem: problem.to_string(),
+        }
+    }
+}
+
+/// Loads every `.yaml`, `.yml` and `.json` file given, walking directories in name order.
+pub fn load(paths: &[PathBuf]) -> Result<ClusterSnapshot, InputError> {
+    let mut snapshot = ClusterSnapshot::default();
+    for path in paths {
+        let files = files_under(path)?;
+        if files.is_empty() {
+            return Err(InputError::at(path, "no YAML or JSON files found"));
+        }
+        for file in files {
+            load_file(&file, &mut snapshot)?;
+        }
+    }
+    Ok(snapshot)
+}
+
+fn files_under(path: &Path) -> Result<Vec<PathBuf>, InputError> {
+    let read_error = |source: std::io::Error| InputError::at(path, source);
+    if !path.is_dir() {
+        std::fs::metadata(path).map_err(read_error)?;
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(read_error)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            files.extend(files_under(&entry)?);
+        } else if matches!(
+            entry.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
+            files.push(entry);
+        }
+    }
+    Ok(files)
+}
+
+fn load_file(path: &Path, snapshot: &mut ClusterSnapshot) -> Result<(), InputError> {
+    let text = std::fs::read_to_string(path).map_err(|source| InputError::at(path, source))?;
+    for (index, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+        let number = index + 1;
+        let value = serde_yaml::Value::deserialize(document).map_err(|source| InputError {
+            location: format!("{}: document {number}", path.display()),
+            problem: format!("not valid YAML: {source}"),
+        })?;
+        if value.is_null() {
+            continue;
+        }
+        let json = serde_json::to_value(&value).map_err(|error| InputError {
+            location: format!("{}: document {number}", path.display()),
+            problem: error.to_string(),
+        })?;
+        add(Document { path, number, json }, snapshot)?;
+    }
+    Ok(())
+}
+
+struct Document<'a> {
+    path: &'a Path,
+    number: usize,
+    json: serde_json::Value,
+}
+
+impl Document<'_> {
+    fn shape(&self, detail: impl Into<String>) -> InputError {
+        InputError {
+            location: format!("{}: document {}", self.path.display(), self.number),
+            problem: detail.into(),
+        }
+    }
+
+    fn parse<T: DeserializeOwned>(&self, kind: &str) -> Result<T, InputError> {
+        serde_path_to_error::deserialize(&self.json).map_err(|error| {
+            let meta = &self.json["metadata"];
+            let name = match (meta["namespace"].as_str(), meta["name"].as_str()) {
+                (Some(ns), Some(name)) => format!("{ns}/{name}"),
+                (None, Some(name)) => name.to_owned(),
+                _ => "<unnamed>".to_owned(),
+            };
+            InputError {
+                location: format!(
+                    "{}: document {} ({kind} {name})",
+                    self.path.display(),
+                    self.number
+                ),
+                problem: format!("field `{}`: {}", error.path(), error.inner()),
+            }
+        })
+    }
+}
+
+/// Sorts a document into the snapshot by its `apiVersion` and `kind`.
+fn add(document: Document<'_>, snapshot: &mut ClusterSnapshot) -> Result<(), InputError> {
+    let api_version = document.json["apiVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let kind = document.json["kind"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if api_version.is_empty() || kind.is_empty() {
+        return Err(document.shape("every object needs `apiVersion` and `kind`"));
+    }
+    let s = snapshot;
+    match (api_version.as_str(), kind.as_str()) {
+        (aim_api::API_VERSION, "AIMService") => s.services.push(document.parse(&kind)?),
+        (aim_api::API_VERSION, "AIMModel") => s.models.push(document.parse(&kind)?),
+        (aim_api::API_VERSION, "AIMClusterModel") => s.cluster_models.push(document.parse(&kind)?),
+        (aim_api::API_VERSION, "AIMServiceTemplate") => s.templates.push(document.parse(&kind)?),
+        (aim_api::API_VERSION, "AIMClusterServiceTemplate") => {
+            s.cluster_templates.push(document.parse(&kind)?)
+        }
+        (aim_api::API_VERSION, "AIMRuntimeConfig") => {
+            s.runtime_configs.push(document.parse(&kind)?)
+        }
+        (aim_api::API_VERSION, "AIMClusterRuntimeConfig") => {
+            s.cluster_runtime_configs.push(document.parse(&kind)?)
+        }
+        (aim_api::API_VERSION, "AIMTemplateCache") => {
+            s.template_caches.push(document.parse(&kind)?)
+        }
+        (aim_api::API_VERSION, "AIMModelCache") => s.model_caches.push(document.parse(&kind)?),
+        ("v1", "Node") => s.nodes.push(document.parse(&kind)?),
+        ("v1", "PersistentVolumeClaim") => s.persistent_volume_claims.push(document.parse(&kind)?),
+        ("v1", "Pod") => s.pods.push(document.parse(&kind)?),
+        ("serving.kserve.io/v1beta1", "InferenceService") => {
+            s.inference_services.push(document.parse(&kind)?)
+        }
+        ("gateway.networking.k8s.io/v1", "HTTPRoute") => s.http_routes.push(document.parse(&kind)?),
+        // Secrets, ServiceAccounts and the like carry nothing a policy decides from.
+        ("v1", _) => {}
+        _ => {
+            return Err(document.shape(format!(
+                "{api_version} {kind} is not a kind aim-engine reads"
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! Starts etcd, kube-apiserver and kube-controller-manager on loopback and installs the CRDs.
+//!
+//! Order matters: CRDs are installed before kube-controller-manager starts so that its garbage
+//! collector discovers the custom kinds at start-up instead of at its next periodic rediscovery.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use k8s_openapi::api::core::v1::ServiceAccount;
+use kube::{Api, Client};
+use tempfile::TempDir;
+
+use crate::paths;
+use crate::pki::Pki;
+use crate::process::{Supervisor, tail};
+use crate::{crds, kubeconfig};
+
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+const POLL: Duration = Duration::from_millis(50);
+
+/// How long each start-up phase took.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    pub certs: Duration,
+    pub apiserver_ready: Duration,
+    pub crds: Duration,
+    pub controller_manager_ready: Duration,
+    pub total: Duration,
+    pub crd_count: usize,
+}
+
+/// A running control plane. Field order is drop order: processes die before their dir is removed.
+#[derive(Debug)]
+pub struct ControlPlane {
+    supervisor: Supervisor,
+    kubeconfig: PathBuf,
+    timings: Timings,
+    dir: TempDir,
+}
+
+impl ControlPlane {
+    pub async fn start() -> Result<Self> {
+        let t0 = Instant::now();
+        let etcd = paths::binary("etcd")?;
+        let apiserver = paths::binary("kube-apiserver")?;
+        let controller_manager = paths::binary("kube-controller-manager")?;
+        let crd_files = [
+            paths::yaml_files(&paths::aim_crd_dir())?,
+            paths::yaml_files(&paths::third_party_crd_dir()?)?,
+        ]
+        .concat();
+        // Parsed before anything starts, so a bad CRD file fails fast.
+        let crd_docs = crds::load(&crd_files)?;
+
+        let dir = tempfile::Builder::new().prefix("aim-testenv-").tempdir()?;
+        let mut timings = Timings::default();
+        let pki = Pki::generate(dir.path())?;
+        timings.certs = t0.elapsed();
+
+        let [etcd_client, etcd_peer, secure] = free_ports()?;
+        let mut supervisor = Supervisor::new(dir.path())?;
+        supervisor.spawn(
+            "etcd",
+            &etcd,
+            &etcd_args(dir.path(), etcd_client, etcd_peer),
+        )?;
+        // No need to wait for etcd: kube-apiserver retries it, and /readyz covers it.
+        supervisor.spawn(
+            "kube-apiserver",
+            &apiserver,
+            &apiserver_args(dir.path(), &pki, etcd_client, secure),
+        )?;
+
+        let kubeconfig = dir.path().join("kubeconfig");
+        kubeconfig::write(&kubeconfig, &format!("https://127.0.0.1:{secure}"), &pki)?;
+        let client = kubeconfig::client(&kubeconfig).await?;
+        wait_ready(&mut supervisor, &client, dir.path()).await?;
+        timings.apiserver_ready = t0.elapsed();
+
+        timings.crd_count = crds::install(&client, &crd_docs).await?.len();
+        timings.crds = t0.elapsed();
+
+        supervisor.spawn(
+            "kube-controller-manager",
+            &controller_manager,
+            &controller_manager_args(&pki, &kubeconfig),
+        )?;
+        wait_controller_manager(&mut supervisor, &client).await?;
+        timings.controller_manager_ready = t0.elapsed();
+        timings.total = t0.elapsed();
+
+        Ok(Self {
+            supervisor,
+            kubeconfig,
+            timings,
+            dir,
+        })
+    }
+
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    pub fn timings(&self) -> &Timings {
+        &self.timings
+    }
+
+    /// The temp dir with certs, logs (`<component>.log`) and etcd data.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn pids(&self) -> Vec<(String, u32)> {
+        self.supervisor.pids()
+    }
+
+    /// Fails if a component has exited.
+    pub fn check_running(&mut self) -> Result<()> {
+        self.supervisor.check_running()
+    }
+
+    pub fn stop(&mut self) {
+        self.supervisor.stop();
+    }
+}
+
+/// Three distinct free loopback ports. Held open together so they differ; another process could
+/// still take one before the component binds it, a race too rare to be worth a retry loop.
+fn free_ports() -> Result<[u16; 3]> {
+    let listeners = [
+        TcpListener::bind("127.0.0.1:0")?,
+        TcpListener::bind("127.0.0.1:0")?,
+        TcpListener::bind("127.0.0.1:0")?,
+    ];
+    let mut ports = [0; 3];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener.local_addr()?.port();
+    }
+    Ok(ports)
+}
+
+fn etcd_args(dir: &Path, client: u16, peer: u16) -> Vec<String> {
+    let client_url = format!("http://127.0.0.1:{client}");
+    let peer_url = format!("http://127.0.0.1:{peer}");
+    vec![
+        "--name=testenv".into(),
+        format!("--data-dir={}", dir.join("etcd").display()),
+        format!("--listen-client-urls={client_url}"),
+        format!("--advertise-client-urls={client_url}"),
+        format!("--listen-peer-urls={peer_url}"),
+        format!("--initial-advertise-peer-urls={peer_url}"),
+        format!("--initial-cluster=testenv={peer_url}"),
+        // Throwaway data: skip fsync, and elect the single member quickly.
+        "--unsafe-no-fsync".into(),
+        "--heartbeat-interval=10".into(),
+        "--election-timeout=100".into(),
+        "--log-level=warn".into(),
+    ]
+}
+
+fn apiserver_args(dir: &Path, pki: &Pki, etcd_client: u16, secure: u16) -> Vec<String> {
+    let p = |path: &Path| path.display().to_string();
+    vec![
+        format!("--etcd-servers=http://127.0.0.1:{etcd_client}"),
+        format!("--cert-dir={}", dir.display()),
+        format!("--tls-cert-file={}", p(&pki.server_cert)),
+        format!("--tls-private-key-file={}", p(&pki.server_key)),
+        format!("--client-ca-file={}", p(&pki.ca_cert)),
+        "--bind-address=127.0.0.1".into(),
+        "--advertise-address=127.0.0.1".into(),
+        format!("--secure-port={secure}"),
+        "--service-cluster-ip-range=10.0.0.0/24".into(),
+        // kube-apiserver refuses to start without the service-account trio.
+        format!("--service-account-issuer=https://127.0.0.1:{secure}/"),
+        format!("--service-account-key-file={}", p(&pki.sa_public_key)),
+        format!(
+            "--service-account-signing-key-file={}",
+            p(&pki.sa_private_key)
+        ),
+        "--authorization-mode=RBAC".into(),
+        "--allow-privileged=true".into(),
+        // No kubelet mounts tokens here, and pods must not wait for the default ServiceAccount.
+        "--disable-admission-plugins=ServiceAccount".into(),
+        // How the apiserver reaches a (fake) kubelet for pod logs: the node's InternalIP and its
+        // status.daemonEndpoints.kubeletEndpoint.Port, over TLS verified against our CA, presenting
+        // a client cert as it would to a real kubelet. See crate::fake_kubelet.
+        "--kubelet-preferred-address-types=InternalIP".into(),
+        format!("--kubelet-certificate-authority={}", p(&pki.ca_cert)),
+        format!(
+            "--kubelet-client-certificate={}",
+            p(&pki.kubelet_client_cert)
+        ),
+        format!("--kubelet-client-key={}", p(&pki.kubelet_client_key)),
+    ]
+}
+
+fn controller_manager_args(pki: &Pki, kubeconfig: &Path) -> Vec<String> {
+    vec![
+        format!("--kubeconfig={}", kubeconfig.display()),
+        // What a cluster without nodes needs: namespace deletion, owner-reference cascades,
+        // default ServiceAccounts and Job bookkeeping.
+        "--controllers=namespace,garbagecollector,serviceaccount-token,serviceaccount,job".into(),
+        "--leader-elect=false".into(),
+        "--secure-port=0".into(),
+        format!(
+            "--service-account-private-key-file={}",
+            pki.sa_private_key.display()
+        ),
+        format!("--root-ca-file={}", pki.ca_cert.display()),
+    ]
+}
+
+async fn wait_ready(supervisor: &mut Supervisor, client: &Client, dir: &Path) -> Result<()> {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        supervisor.check_running()?;
+        let request = http::Request::get("/readyz").body(Vec::new())?;
+        let last = match client.request_text(request).await {
+            Ok(body) if body.trim() == "ok" => return Ok(()),
+            Ok(body) => body,
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() >= deadline {
+            bail!(
+                "kube-apiserver not ready after {READY_TIMEOUT:?}: {last}\nend of its log:\n{}",
+                tail(&dir.join("kube-apiserver.log"))
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The serviceaccount controller creating `default/default` shows the controllers are running.
+async fn wait_controller_manager(supervisor: &mut Supervisor, client: &Client) -> Result<()> {
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    let deadline = Instant::now() + READY_TIMEOUT;
+    while accounts
+        .get_opt("default")
+        .await
+        .context("reading default/default ServiceAccount")?
+        .is_none()
+    {
+        supervisor.check_running()?;
+        if Instant::now() >= deadline {
+            bail!(
+                "kube-controller-manager did not create the default ServiceAccount in {READY_TIMEOUT:?}"
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! A fake kubelet, so that the real apiserver's pod-log proxy works in tests.
+//!
+//! No kubelet runs in the test control plane, yet the operator reads a discovery Job's result from its
+//! pod's log through `GET /api/v1/namespaces/{ns}/pods/{pod}/log`. The apiserver serves that by
+//! proxying to the kubelet of the pod's node: it reads the Node's `InternalIP` address and
+//! `status.daemonEndpoints.kubeletEndpoint.Port`, connects over TLS (trusting the harness CA, see the
+//! `--kubelet-*` flags in [`crate::control_plane`]) and asks for
+//! `/containerLogs/{ns}/{pod}/{container}`. [`FakeKubelet`] answers those requests from a map the test
+//! fills, so the whole path through the apiserver is exercised, not a seam around it.
+//!
+//! ```no_run
+//! # async fn demo(ns: &aim_tests::TestNamespace) -> anyhow::Result<()> {
+//! let env = aim_tests::TestEnv::shared().await?;
+//! let kubelet = aim_tests::fake_kubelet::FakeKubelet::start(env).await?;
+//! let node = kubelet.create_node(ns, "worker").await?;
+//! // ... the operator creates Job `discovery` ...
+//! kubelet.run_job_pod(ns, &node, "discovery", "discovery", "[]").await?;
+//! # Ok(()) }
+//! ```
+
+mod pods;
+mod server;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+use tokio::task::JoinHandle;
+
+use crate::TestEnv;
+
+/// Log texts by (namespace, pod, container).
+type Logs = Arc<Mutex<HashMap<(String, String, String), String>>>;
+
+/// One fake kubelet: an HTTPS server on a free 127.0.0.1 port, stopped on drop. Create one per test;
+/// each test's nodes point at their own kubelet, so tests never see each other's logs.
+pub struct FakeKubelet {
+    port: u16,
+    logs: Logs,
+    server: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for FakeKubelet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeKubelet")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FakeKubelet {
+    /// Starts serving on the caller's runtime, with the serving cert of `env`'s control plane.
+    pub async fn start(env: &TestEnv) -> Result<Self> {
+        let pki = env.pki()?;
+        let logs = Logs::default();
+        let (port, server) = server::serve(&pki, logs.clone()).await?;
+        Ok(Self { port, logs, server })
+    }
+
+    /// The port to put into a Node's `status.daemonEndpoints.kubeletEndpoint.Port`.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Makes `text` the log of `container` in pod `namespace/pod` (replacing any earlier text).
+    pub fn set_log(&self, namespace: &str, pod: &str, container: &str, text: &str) {
+        let key = (namespace.to_owned(), pod.to_owned(), container.to_owned());
+        lock(&self.logs).insert(key, text.to_owned());
+    }
+}
+
+impl Drop for FakeKubelet {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A poisoned lock only means another test thread panicked mid-insert; the map is still usable.
+fn lock(logs: &Logs) -> std::sync::MutexGuard<'_, HashMap<(String, String, String), String>> {
+    logs.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
