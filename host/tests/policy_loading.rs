@@ -15,7 +15,7 @@ use aim_engine::policy::{
 };
 use support::{
     SERVICE_OBSERVATION, default_policy, empty_component, future_version_component,
-    hostile_policy_wasm, path_request, rules, runtime, subject,
+    hostile_policy_wasm, path_request, rules, runtime, subject, wrong_signature_component,
 };
 
 #[test]
@@ -34,6 +34,17 @@ fn a_component_for_another_contract_version_is_incompatible() {
 fn a_component_without_metadata_is_incompatible() {
     let error = runtime()
         .load(&empty_component(), None, PolicyLimits::default())
+        .unwrap_err();
+    assert!(
+        matches!(error, PolicyError::Incompatible { .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_component_whose_functions_have_the_wrong_types_is_incompatible() {
+    let error = runtime()
+        .load(&wrong_signature_component(), None, PolicyLimits::default())
         .unwrap_err();
     assert!(
         matches!(error, PolicyError::Incompatible { .. }),

@@ -3,6 +3,7 @@
 pub mod crds;
 mod policy;
 mod render;
+mod run;
 
 use std::process::ExitCode;
 
@@ -24,6 +25,8 @@ enum Command {
     Policy(policy::Args),
     /// Show offline what the operator would create for AIMServices in files, and their status.
     Render(render::Args),
+    /// Run the operator against the cluster of the current kubeconfig or service account.
+    Run(run::Args),
 }
 
 /// Parses the command line, runs the chosen subcommand and turns its outcome into an exit code.
@@ -33,6 +36,7 @@ pub fn main() -> ExitCode {
         Command::Crds(args) => crds::run(&args),
         Command::Policy(args) => policy::run(&args),
         Command::Render(args) => render::run(&args),
+        Command::Run(args) => run::run(&args),
     };
     match outcome {
         Ok(code) => code,

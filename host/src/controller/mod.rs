@@ -3,12 +3,16 @@
 
 pub mod apply;
 mod backoff;
+pub mod caches;
 pub mod context;
 pub mod error;
+pub mod model;
 pub mod pipeline;
+mod runner;
 pub mod service;
 pub mod status;
 pub mod stores;
+pub mod template;
 
 use std::sync::Arc;
 
@@ -33,5 +37,10 @@ pub async fn run(
         return;
     }
     let ctx = Arc::new(Context::new(client.clone(), policies, stores, settings));
-    service::run(services, client, ctx, concurrency).await;
+    futures::join!(
+        service::run(services, client.clone(), ctx.clone(), concurrency),
+        template::run(client.clone(), ctx.clone(), concurrency),
+        model::run(client.clone(), ctx.clone(), concurrency),
+        caches::run(client, ctx, concurrency),
+    );
 }

@@ -2,12 +2,14 @@
 //! snapshots observations are built from. Reads come from here, never from per-reconcile lists.
 
 use aim_api::kserve::InferenceService;
+use aim_api::kserve::{ClusterServingRuntime, ServingRuntime};
 use aim_api::v1alpha1::{
     AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel, AIMModelCache,
     AIMRuntimeConfig, AIMService, AIMServiceTemplate, AIMTemplateCache,
 };
 use futures::StreamExt;
 use gateway_api::apis::standard::httproutes::HttpRoute;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -33,7 +35,18 @@ pub struct Stores {
     pub http_routes: Store<HttpRoute>,
     pub persistent_volume_claims: Store<PersistentVolumeClaim>,
     pub pods: Store<Pod>,
+    pub jobs: Store<Job>,
+    pub job_pods: Store<Pod>,
+    pub serving_runtimes: Store<ServingRuntime>,
+    pub cluster_serving_runtimes: Store<ClusterServingRuntime>,
 }
+
+/// Objects the operator creates for services and templates.
+const MANAGED: &str = "app.kubernetes.io/managed-by=aim-controller";
+
+/// Jobs the operator creates: discovery (aim-controller) and downloads (modelcache-controller).
+const OPERATOR_JOBS: &str =
+    "app.kubernetes.io/managed-by in (aim-controller,modelcache-controller)";
 
 /// Starts a reflector for `K` on the current runtime and returns its cache.
 fn reflect<K>(api: Api<K>, config: watcher::Config) -> Store<K>
@@ -77,20 +90,21 @@ impl Stores {
             nodes: reflect(Api::all(client.clone()), all()),
             inference_services: reflect(
                 Api::all(client.clone()),
-                all().labels("app.kubernetes.io/managed-by=aim-controller"),
+                all().labels(MANAGED),
             ),
             http_routes: reflect(
                 Api::all(client.clone()),
-                all().labels("app.kubernetes.io/managed-by=aim-controller"),
+                all().labels(MANAGED),
             ),
             persistent_volume_claims: reflect(
                 Api::all(client.clone()),
-                all().labels("aim.silogen.ai/service-name"),
+                all().labels("app.kubernetes.io/managed-by in (aim-service-controller,modelcache-controller)"),
             ),
-            pods: reflect(
-                Api::all(client.clone()),
-                all().labels("serving.kserve.io/inferenceservice"),
-            ),
+            pods: reflect(Api::all(client.clone()), all().labels("serving.kserve.io/inferenceservice")),
+            jobs: reflect(Api::all(client.clone()), all().labels(OPERATOR_JOBS)),
+            job_pods: reflect(Api::all(client.clone()), all().labels("batch.kubernetes.io/job-name")),
+            serving_runtimes: reflect(Api::all(client.clone()), all().labels(MANAGED)),
+            cluster_serving_runtimes: reflect(Api::all(client.clone()), all().labels(MANAGED)),
         }
     }
 
@@ -110,6 +124,10 @@ impl Stores {
             self.http_routes.wait_until_ready().await,
             self.persistent_volume_claims.wait_until_ready().await,
             self.pods.wait_until_ready().await,
+            self.jobs.wait_until_ready().await,
+            self.job_pods.wait_until_ready().await,
+            self.serving_runtimes.wait_until_ready().await,
+            self.cluster_serving_runtimes.wait_until_ready().await,
         ];
         results.iter().all(Result::is_ok)
     }
@@ -130,8 +148,37 @@ impl Stores {
             inference_services: in_namespace(&self.inference_services, namespace),
             http_routes: in_namespace(&self.http_routes, namespace),
             persistent_volume_claims: in_namespace(&self.persistent_volume_claims, namespace),
-            pods: in_namespace(&self.pods, namespace),
+            pods: in_namespace(&self.pods, namespace)
+                .into_iter()
+                .chain(in_namespace(&self.job_pods, namespace))
+                .collect(),
+            jobs: in_namespace(&self.jobs, namespace),
+            serving_runtimes: in_namespace(&self.serving_runtimes, namespace),
+            cluster_serving_runtimes: all(&self.cluster_serving_runtimes),
+            active_discovery_jobs: self.active_discovery_jobs(),
         }
+    }
+
+    /// Discovery Jobs not yet finished, cluster-wide.
+    fn active_discovery_jobs(&self) -> u32 {
+        let running = self.jobs.state_filter(|job| {
+            let discovery = job
+                .labels()
+                .get("app.kubernetes.io/component")
+                .map(String::as_str)
+                == Some("discovery-job");
+            let finished = job
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| {
+                    cs.iter().any(|c| {
+                        (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"
+                    })
+                });
+            discovery && !finished
+        });
+        u32::try_from(running.len()).unwrap_or(u32::MAX)
     }
 }
 

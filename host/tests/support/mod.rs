@@ -110,6 +110,19 @@ pub fn future_version_component() -> Vec<u8> {
     .unwrap()
 }
 
+/// A component exporting the right `metadata` name whose `info` returns a number, not a record.
+pub fn wrong_signature_component() -> Vec<u8> {
+    wat::parse_str(
+        r#"(component
+            (core module $m (func (export "info") (result i32) i32.const 1))
+            (core instance $i (instantiate $m))
+            (func $info (result u32) (canon lift (core func $i "info")))
+            (instance $metadata (export "info" (func $info)))
+            (export "aim:policy/metadata@0.1.0" (instance $metadata)))"#,
+    )
+    .unwrap()
+}
+
 /// A valid component that exports nothing at all.
 pub fn empty_component() -> Vec<u8> {
     wat::parse_str("(component)").unwrap()

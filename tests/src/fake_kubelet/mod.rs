@@ -14,7 +14,7 @@
 //! let kubelet = aim_tests::fake_kubelet::FakeKubelet::start(env).await?;
 //! let node = kubelet.create_node(ns, "worker").await?;
 //! // ... the operator creates Job `discovery` ...
-//! kubelet.run_job_pod(ns, &node, "discovery", "discovery", "[]").await?;
+//! kubelet.run_job_pod(ns, &node, "discovery", "[]").await?; // its pod logs "[]"
 //! # Ok(()) }
 //! ```
 

@@ -19,6 +19,7 @@ mod secret;
 
 use std::net::TcpListener;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -88,7 +89,7 @@ impl TestRegistry {
             supervisor,
             port,
             credentials,
-            http: reqwest::Client::new(),
+            http: http_client()?,
             dir,
         };
         registry.wait_ready().await?;
@@ -152,6 +153,20 @@ impl TestRegistry {
             tokio::time::sleep(POLL).await;
         }
     }
+}
+
+/// The registry speaks plain HTTP, but reqwest's TLS backend (enabled for the operator's registry
+/// client in the same build) needs a crypto provider to build any client; ring, explicitly, rather
+/// than a process-wide default that would hide whether the code under test installs one.
+fn http_client() -> Result<reqwest::Client> {
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto};
+    let tls = ClientConfig::builder_with_provider(Arc::new(crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(RootCertStore::empty())
+        .with_no_client_auth();
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()?)
 }
 
 /// A free port, released just before the registry binds it (a race too rare to retry).

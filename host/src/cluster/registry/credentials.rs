@@ -110,9 +110,10 @@ mod tests {
     use k8s_openapi::ByteString;
 
     fn secret(key: &str, json: &str) -> Secret {
-        let mut secret = Secret::default();
-        secret.data = Some(BTreeMap::from([(key.to_owned(), ByteString(json.into()))]));
-        secret
+        Secret {
+            data: Some(BTreeMap::from([(key.to_owned(), ByteString(json.into()))])),
+            ..Secret::default()
+        }
     }
 
     #[test]

@@ -1,0 +1,140 @@
+//! The AIMTemplateCache and AIMModelCache controllers: model caches per model source, and a volume
+//! plus a download Job per model cache.
+
+use std::sync::Arc;
+
+use aim_api::v1alpha1::{
+    AIMClusterServiceTemplate, AIMModelCache, AIMServiceTemplate, AIMTemplateCache,
+};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
+
+use super::context::Context;
+use super::error::Error;
+use super::pipeline::{self, Flow};
+use super::runner;
+use crate::policy::PlanFlow;
+use crate::snapshot::owned_by;
+
+const TEMPLATE_CACHE: Flow = Flow {
+    plan: PlanFlow::TemplateCache,
+    manager: "modelcache-controller",
+};
+const MODEL_CACHE: Flow = Flow {
+    plan: PlanFlow::ModelCache,
+    manager: "modelcache-controller",
+};
+
+async fn reconcile_template_cache(
+    cache: Arc<AIMTemplateCache>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let namespace = cache
+        .namespace()
+        .ok_or_else(|| Error::InvalidObject("a template cache without a namespace".into()))?;
+    let observation = ctx
+        .stores
+        .snapshot_for(&namespace)
+        .template_cache_observation(&cache);
+    let api = Api::namespaced(ctx.client.clone(), &namespace);
+    pipeline::reconcile(&ctx, &TEMPLATE_CACHE, &api, cache.as_ref(), &observation).await
+}
+
+async fn reconcile_model_cache(
+    cache: Arc<AIMModelCache>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let namespace = cache
+        .namespace()
+        .ok_or_else(|| Error::InvalidObject("a model cache without a namespace".into()))?;
+    let snapshot = ctx.stores.snapshot_for(&namespace);
+    let binding = volume_binding_mode(
+        &ctx,
+        &owned_by(&snapshot.persistent_volume_claims, cache.as_ref()),
+    )
+    .await;
+    let observation = snapshot.model_cache_observation(&cache, binding);
+    let api = Api::namespaced(ctx.client.clone(), &namespace);
+    pipeline::reconcile(&ctx, &MODEL_CACHE, &api, cache.as_ref(), &observation).await
+}
+
+/// The binding mode of the claim's storage class: `WaitForFirstConsumer` lets the download start
+/// before the claim is bound. Unknown when the class can't be read.
+async fn volume_binding_mode(ctx: &Context, claims: &[PersistentVolumeClaim]) -> Option<String> {
+    let class = claims.first()?.spec.as_ref()?.storage_class_name.clone()?;
+    let classes: Api<StorageClass> = Api::all(ctx.client.clone());
+    classes
+        .get_opt(&class)
+        .await
+        .ok()
+        .flatten()?
+        .volume_binding_mode
+}
+
+/// Runs both cache controllers.
+pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
+    let all = watcher::Config::default;
+    let template_caches = Controller::new(Api::<AIMTemplateCache>::all(client.clone()), all());
+    let by_model_cache = template_caches.store();
+    let by_template = template_caches.store();
+    let by_cluster_template = template_caches.store();
+    let template_caches = template_caches
+        .watches(
+            Api::<AIMModelCache>::all(client.clone()),
+            all(),
+            move |mc| refs(by_model_cache.state_filter(|tc| tc.namespace() == mc.namespace())),
+        )
+        .watches(
+            Api::<AIMServiceTemplate>::all(client.clone()),
+            all(),
+            move |t| {
+                refs(by_template.state_filter(|tc| {
+                    tc.namespace() == t.namespace() && tc.spec.template_ref == t.name_any()
+                }))
+            },
+        )
+        .watches(
+            Api::<AIMClusterServiceTemplate>::all(client.clone()),
+            all(),
+            move |t| {
+                refs(by_cluster_template.state_filter(|tc| tc.spec.template_ref == t.name_any()))
+            },
+        );
+    let model_caches = Controller::new(Api::<AIMModelCache>::all(client.clone()), all())
+        .owns(
+            Api::<PersistentVolumeClaim>::all(client.clone()),
+            all().labels("aim.silogen.ai/modelcache"),
+        )
+        .owns(
+            Api::<Job>::all(client.clone()),
+            all().labels("aim.silogen.ai/modelcache"),
+        );
+    futures::join!(
+        runner::run(
+            "template-cache",
+            template_caches,
+            ctx.clone(),
+            concurrency,
+            reconcile_template_cache
+        ),
+        runner::run(
+            "model-cache",
+            model_caches,
+            ctx,
+            concurrency,
+            reconcile_model_cache
+        ),
+    );
+}
+
+fn refs<K: kube::Resource<DynamicType = ()>>(objects: Vec<Arc<K>>) -> Vec<ObjectRef<K>> {
+    objects
+        .iter()
+        .map(|o| ObjectRef::from_obj(o.as_ref()))
+        .collect()
+}

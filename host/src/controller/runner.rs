@@ -1,0 +1,44 @@
+//! Running a kube controller with the shared reconcile, backoff and logging, so each controller
+//! module only says what it watches and how it observes.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use kube::Resource;
+use kube::runtime::controller::{Action, Config, Controller};
+use serde::de::DeserializeOwned;
+
+use super::context::Context;
+use super::error::Error;
+use super::pipeline::{error_policy, log_outcome};
+
+/// Runs `controller` until shutdown with `reconcile`.
+pub async fn run<K, F, Fut>(
+    name: &'static str,
+    controller: Controller<K>,
+    ctx: Arc<Context>,
+    concurrency: u16,
+    reconcile: F,
+) where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    F: FnMut(Arc<K>, Arc<Context>) -> Fut,
+    Fut: Future<Output = Result<Action, Error>> + Send + 'static,
+{
+    controller
+        .with_config(Config::default().concurrency(concurrency))
+        .shutdown_on_signal()
+        .run(
+            reconcile,
+            |object, _error, ctx| error_policy(object.as_ref(), &ctx),
+            ctx,
+        )
+        .for_each(|outcome| async move { log_outcome(name, outcome) })
+        .await;
+}

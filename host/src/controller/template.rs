@@ -1,0 +1,189 @@
+//! The AIMServiceTemplate and AIMClusterServiceTemplate controllers: discovery Jobs, their results
+//! (read from the Job pod's log), serving runtimes and template caches, through the template flow.
+
+use std::sync::Arc;
+
+use aim_api::conditions::AIMTemplateStatusEnum;
+use aim_api::kserve::{ClusterServingRuntime, ServingRuntime};
+use aim_api::v1alpha1::{
+    AIMClusterServiceTemplate, AIMModel, AIMRuntimeConfig, AIMServiceTemplate,
+};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Node;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
+
+use super::context::Context;
+use super::error::Error;
+use super::pipeline::{self, Flow};
+use super::runner;
+use crate::cluster::pod_logs::discovery_log;
+use crate::policy::PlanFlow;
+use crate::snapshot::{Scoped, owned_by};
+
+const NAMESPACED: Flow = Flow {
+    plan: PlanFlow::Template,
+    manager: "aim-namespace-template-controller",
+};
+const CLUSTER: Flow = Flow {
+    plan: PlanFlow::Template,
+    manager: "aim-cluster-template-controller",
+};
+
+async fn reconcile_namespaced(
+    template: Arc<AIMServiceTemplate>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let namespace = template
+        .namespace()
+        .ok_or_else(|| Error::InvalidObject("a template without a namespace".into()))?;
+    let snapshot = ctx.stores.snapshot_for(&namespace);
+    let ready = template
+        .status
+        .as_ref()
+        .is_some_and(|s| s.status == AIMTemplateStatusEnum::Ready);
+    let log = if ready {
+        None
+    } else {
+        finished_discovery_log(
+            &ctx,
+            &namespace,
+            &owned_by(&snapshot.jobs, template.as_ref()),
+        )
+        .await?
+    };
+    let observation = snapshot.template_observation(
+        Scoped::Namespaced(&template),
+        &ctx.settings.operator_namespace,
+        log,
+    );
+    let api = Api::namespaced(ctx.client.clone(), &namespace);
+    pipeline::reconcile(&ctx, &NAMESPACED, &api, template.as_ref(), &observation).await
+}
+
+async fn reconcile_cluster(
+    template: Arc<AIMClusterServiceTemplate>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let namespace = ctx.settings.operator_namespace.clone();
+    let snapshot = ctx.stores.snapshot_for(&namespace);
+    let ready = template
+        .status
+        .as_ref()
+        .is_some_and(|s| s.status == AIMTemplateStatusEnum::Ready);
+    let log = if ready {
+        None
+    } else {
+        finished_discovery_log(
+            &ctx,
+            &namespace,
+            &owned_by(&snapshot.jobs, template.as_ref()),
+        )
+        .await?
+    };
+    let observation = snapshot.template_observation(Scoped::Cluster(&template), &namespace, log);
+    let api = Api::all(ctx.client.clone());
+    pipeline::reconcile(&ctx, &CLUSTER, &api, template.as_ref(), &observation).await
+}
+
+/// The log of the newest discovery Job, when it succeeded.
+async fn finished_discovery_log(
+    ctx: &Context,
+    namespace: &str,
+    jobs: &[Job],
+) -> Result<Option<String>, Error> {
+    let newest = jobs
+        .iter()
+        .max_by_key(|job| job.metadata.creation_timestamp.clone().map(|t| t.0));
+    let Some(job) =
+        newest.filter(|job| job.status.as_ref().and_then(|s| s.succeeded).unwrap_or(0) > 0)
+    else {
+        return Ok(None);
+    };
+    discovery_log(&ctx.client, namespace, &job.name_any())
+        .await
+        .map_err(|e| {
+            Error::kube(
+                format!("reading the log of discovery job {}", job.name_any()),
+                e,
+            )
+        })
+}
+
+/// Runs both template controllers.
+pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
+    let namespaced = namespaced_controller(&client);
+    let cluster = cluster_controller(&client);
+    futures::join!(
+        runner::run(
+            "template",
+            namespaced,
+            ctx.clone(),
+            concurrency,
+            reconcile_namespaced
+        ),
+        runner::run(
+            "cluster-template",
+            cluster,
+            ctx,
+            concurrency,
+            reconcile_cluster
+        ),
+    );
+}
+
+fn namespaced_controller(client: &Client) -> Controller<AIMServiceTemplate> {
+    let all = watcher::Config::default;
+    let controller = Controller::new(Api::<AIMServiceTemplate>::all(client.clone()), all());
+    let by_config = controller.store();
+    let by_node = controller.store();
+    let by_model = controller.store();
+    controller
+        .owns(
+            Api::<Job>::all(client.clone()),
+            all().labels("app.kubernetes.io/component=discovery-job"),
+        )
+        .owns(Api::<ServingRuntime>::all(client.clone()), all())
+        .watches(
+            Api::<AIMRuntimeConfig>::all(client.clone()),
+            all(),
+            move |config| {
+                refs(by_config.state_filter(|t| {
+                    t.namespace() == config.namespace()
+                        && t.spec.common.runtime_config_name == config.name_any()
+                }))
+            },
+        )
+        .watches(Api::<AIMModel>::all(client.clone()), all(), move |model| {
+            refs(by_model.state_filter(|t| {
+                t.namespace() == model.namespace() && t.spec.common.model_name == model.name_any()
+            }))
+        })
+        .watches(Api::<Node>::all(client.clone()), all(), move |_| {
+            refs(by_node.state_filter(|t| t.spec.common.runtime.gpu_selector.is_some()))
+        })
+}
+
+fn cluster_controller(client: &Client) -> Controller<AIMClusterServiceTemplate> {
+    let all = watcher::Config::default;
+    let controller = Controller::new(Api::<AIMClusterServiceTemplate>::all(client.clone()), all());
+    let by_node = controller.store();
+    controller
+        .owns(
+            Api::<Job>::all(client.clone()),
+            all().labels("app.kubernetes.io/component=discovery-job"),
+        )
+        .owns(Api::<ClusterServingRuntime>::all(client.clone()), all())
+        .watches(Api::<Node>::all(client.clone()), all(), move |_| {
+            refs(by_node.state_filter(|t| t.spec.common.runtime.gpu_selector.is_some()))
+        })
+}
+
+fn refs<K: kube::Resource<DynamicType = ()>>(objects: Vec<Arc<K>>) -> Vec<ObjectRef<K>> {
+    objects
+        .iter()
+        .map(|o| ObjectRef::from_obj(o.as_ref()))
+        .collect()
+}
