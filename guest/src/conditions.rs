@@ -40,14 +40,13 @@ impl<'a> Conditions<'a> {
         if let Some(generation) = self.generation {
             condition.insert("observedGeneration".into(), json!(generation));
         }
-        if let Some(old) = self
+        let unchanged = self
             .previous
             .iter()
-            .find(|c| c.type_ == type_ && c.status == status.as_str())
+            .find(|c| c.type_ == type_ && c.status == status.as_str());
+        if let Some(Ok(time)) = unchanged.map(|old| serde_json::to_value(&old.last_transition_time))
         {
-            if let Ok(time) = serde_json::to_value(&old.last_transition_time) {
-                condition.insert("lastTransitionTime".into(), time);
-            }
+            condition.insert("lastTransitionTime".into(), time);
         }
         match self.items.iter_mut().find(|(t, _)| t == type_) {
             Some((_, value)) => *value = Value::Object(condition),

@@ -66,7 +66,7 @@ pub fn from_gibibytes(gib: f64) -> Quantity {
         ("Mi", 1 << 20),
         ("Ki", 1 << 10),
     ] {
-        if bytes >= unit && bytes % unit == 0 {
+        if bytes >= unit && bytes.is_multiple_of(unit) {
             return Quantity(format!("{}{suffix}", bytes / unit));
         }
     }

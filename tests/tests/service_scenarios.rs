@@ -5,12 +5,11 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, OnceLock};
+mod common;
+
 use std::time::Duration;
 
 use aim_api::v1alpha1::AIMService;
-use aim_engine::controller::{self, Settings};
-use aim_engine::policy::{OutputRules, PolicyRegistry, PolicyRuntime, RuntimeConfig};
 use aim_tests::fixtures::{self, inference_service_api};
 use aim_tests::{TestEnv, TestNamespace, wait_for, wait_for_deletion};
 use kube::api::{
@@ -21,34 +20,9 @@ use serde_json::{Value, json};
 const TIMEOUT: Duration = Duration::from_secs(60);
 const IMAGE: &str = "ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0";
 
-/// One operator for the whole test binary, on a runtime of its own so it outlives each test's.
-fn start_operator(env: &'static TestEnv) {
-    static STARTED: OnceLock<()> = OnceLock::new();
-    STARTED.get_or_init(|| {
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                let client = env.client().await.unwrap();
-                let policies = PolicyRuntime::new(RuntimeConfig::default()).unwrap();
-                let registry =
-                    PolicyRegistry::new(policies, OutputRules::new("aim-system")).unwrap();
-                let settings = Settings {
-                    operator_namespace: "aim-system".into(),
-                    resync_seconds: 60,
-                };
-                controller::run(client, Arc::new(registry), settings, 4).await;
-            });
-        });
-    });
-}
-
 async fn namespace() -> TestNamespace {
     let env = TestEnv::shared().await.expect("test environment");
-    start_operator(env);
+    common::start_operator(env);
     TestNamespace::create(env).await.expect("test namespace")
 }
 

@@ -251,7 +251,7 @@ fn plan_runtime<'a>(
                 }
             }
         }
-        let model_resources = resolved_model_resources(&inputs.model);
+        let model_resources = resolved_model_resources(inputs.model);
         let isvc = objects::inference_service(&InferenceServiceInputs {
             service,
             name: isvc_name,

@@ -243,10 +243,10 @@ impl<'a> Chain<'a> {
             );
             return;
         }
-        if let TemplateResolution::Found(template) = inputs.template {
-            if self.template_not_usable(template) {
-                return;
-            }
+        if let TemplateResolution::Found(template) = inputs.template
+            && self.template_not_usable(template)
+        {
+            return;
         }
         if let Some((reason, message)) = &inputs.image_pull_error {
             return self.stop(State::Degraded, reason, message, false, true);

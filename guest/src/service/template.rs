@@ -49,7 +49,7 @@ impl ResolvedTemplate {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TemplateResolution {
     /// A template exists.
-    Found(ResolvedTemplate),
+    Found(Box<ResolvedTemplate>),
     /// A derived template is planned; the service waits for it.
     CreatingDerived { name: String },
     /// The named template (or the base of a derived one) does not exist.
@@ -99,7 +99,7 @@ pub fn resolve(
             };
             match auto_select(observation, model, gpus, overrides) {
                 Ok(Selected::Exact(template)) => {
-                    return (TemplateResolution::Found(template), None);
+                    return (TemplateResolution::Found(Box::new(template)), None);
                 }
                 Ok(Selected::Base(template)) => template,
                 Err(resolution) => return (resolution, None),
@@ -107,7 +107,7 @@ pub fn resolve(
         }
     };
     match overrides {
-        None => (TemplateResolution::Found(base), None),
+        None => (TemplateResolution::Found(Box::new(base)), None),
         Some(overrides) => derive(observation, &base, overrides),
     }
 }
@@ -315,11 +315,17 @@ fn derive(
         .iter()
         .find(|t| t.metadata.name.as_deref() == Some(name.as_str()))
     {
-        return (TemplateResolution::Found(from_namespaced(existing)), object);
+        return (
+            TemplateResolution::Found(Box::new(from_namespaced(existing))),
+            object,
+        );
     }
     let same_namespaced = observation.templates.iter().find(|t| t.spec == spec);
     if let Some(existing) = same_namespaced {
-        return (TemplateResolution::Found(from_namespaced(existing)), None);
+        return (
+            TemplateResolution::Found(Box::new(from_namespaced(existing))),
+            None,
+        );
     }
     let plain =
         spec.caching.is_none() && spec.env.is_empty() && spec.common.image_pull_secrets.is_empty();
@@ -328,7 +334,10 @@ fn derive(
         .iter()
         .find(|t| plain && t.spec.common == spec.common)
     {
-        return (TemplateResolution::Found(from_cluster(existing)), None);
+        return (
+            TemplateResolution::Found(Box::new(from_cluster(existing))),
+            None,
+        );
     }
     (TemplateResolution::CreatingDerived { name }, object)
 }

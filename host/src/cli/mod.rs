@@ -1,5 +1,6 @@
 //! Command-line interface: one module per subcommand, dispatched from [`main`].
 
+mod bench_plan;
 pub mod crds;
 mod policy;
 mod render;
@@ -25,6 +26,8 @@ enum Command {
     Policy(policy::Args),
     /// Show offline what the operator would create for AIMServices in files, and their status.
     Render(render::Args),
+    /// Measure one full AIMService plan natively and through the wasm policy, and their ratio.
+    BenchPlan(bench_plan::Args),
     /// Run the operator against the cluster of the current kubeconfig or service account.
     Run(run::Args),
 }
@@ -37,6 +40,7 @@ pub fn main() -> ExitCode {
         Command::Policy(args) => policy::run(&args),
         Command::Render(args) => render::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::BenchPlan(args) => bench_plan::run(&args),
     };
     match outcome {
         Ok(code) => code,

@@ -19,6 +19,7 @@
 //! ```
 
 mod pods;
+pub use pods::JOB_NAME_LABEL;
 mod server;
 
 use std::collections::HashMap;
