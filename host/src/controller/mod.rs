@@ -10,6 +10,7 @@ pub mod model;
 pub mod pipeline;
 mod runner;
 pub mod service;
+mod service_index;
 pub mod status;
 pub mod stores;
 pub mod template;
@@ -30,7 +31,7 @@ pub async fn run(
     settings: Settings,
     concurrency: u16,
 ) {
-    let services = service::controller(&client);
+    let (services, index) = service::controller(&client);
     let stores = stores::Stores::start(&client, services.store());
     if !stores.wait_until_ready().await {
         tracing::error!("the watch caches stopped before they were filled");
@@ -38,7 +39,7 @@ pub async fn run(
     }
     let ctx = Arc::new(Context::new(client.clone(), policies, stores, settings));
     futures::join!(
-        service::run(services, client.clone(), ctx.clone(), concurrency),
+        service::run(services, index, client.clone(), ctx.clone(), concurrency),
         template::run(client.clone(), ctx.clone(), concurrency),
         model::run(client.clone(), ctx.clone(), concurrency),
         caches::run(client, ctx, concurrency),

@@ -2,7 +2,6 @@
 //! -> status -> Events. A failure anywhere shows on the object's status and as a Warning Event,
 //! and the object backs off.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::Api;
@@ -108,6 +107,3 @@ pub fn log_outcome<T: std::fmt::Debug, E: std::fmt::Display>(
         Err(error) => tracing::debug!(controller, %error, "reconcile error"),
     }
 }
-
-/// Shared context as kube's controller passes it.
-pub type SharedContext = Arc<Context>;

@@ -8,16 +8,19 @@ use aim_api::v1alpha1::{
     AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel,
     AIMRuntimeConfig, AIMService, AIMServiceTemplate, AIMTemplateCache,
 };
-use futures::StreamExt;
+use futures::TryStreamExt;
 use gateway_api::apis::standard::httproutes::HttpRoute;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
+use kube::runtime::reflector;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, ResourceExt};
 
+use super::context::Context;
 use super::error::Error;
-use super::pipeline::{self, Flow, SharedContext, error_policy, log_outcome};
+use super::pipeline::{self, Flow};
+use super::runner;
+use super::service_index::{Dependency, ServiceIndex};
 use crate::policy::PlanFlow;
 
 const FLOW: Flow = Flow {
@@ -27,7 +30,7 @@ const FLOW: Flow = Flow {
 
 /// Observe and reconcile one service.
 #[tracing::instrument(skip_all, fields(service = %pipeline::key(service.as_ref())))]
-pub async fn reconcile(service: Arc<AIMService>, ctx: SharedContext) -> Result<Action, Error> {
+pub async fn reconcile(service: Arc<AIMService>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = service
         .namespace()
         .ok_or_else(|| Error::InvalidObject("an AIMService without a namespace".into()))?;
@@ -39,32 +42,51 @@ pub async fn reconcile(service: Arc<AIMService>, ctx: SharedContext) -> Result<A
     pipeline::reconcile(&ctx, &FLOW, &api, service.as_ref(), &observation).await
 }
 
-/// The service controller, ready to run.
-pub fn controller(client: &Client) -> Controller<AIMService> {
-    Controller::new(
+/// The service controller, fed by a service watch that also keeps the dependency index.
+pub fn controller(client: &Client) -> (Controller<AIMService>, Arc<ServiceIndex>) {
+    let index = Arc::new(ServiceIndex::default());
+    let (reader, writer) = reflector::store();
+    let observer = index.clone();
+    let services = watcher(
         Api::<AIMService>::all(client.clone()),
         watcher::Config::default(),
     )
+    .default_backoff()
+    .map_ok(move |event| {
+        observer.observe(&event);
+        event
+    })
+    .reflect(writer)
+    .applied_objects();
+    (Controller::for_stream(services, reader), index)
 }
 
-/// Adds the watches that map changes of related objects to the services they affect, and runs.
+/// Adds the watches that map changes of related objects to the services they affect, through the
+/// index, and runs.
 pub async fn run(
     controller: Controller<AIMService>,
+    index: Arc<ServiceIndex>,
     client: Client,
-    ctx: SharedContext,
+    ctx: Arc<Context>,
     concurrency: u16,
 ) {
-    let services = controller.store();
     let all = watcher::Config::default;
-    let by_template = services.clone();
-    let by_cluster_template = services.clone();
-    let by_model = services.clone();
-    let by_cluster_model = services.clone();
-    let by_cache = services.clone();
-    let by_config = services.clone();
-    let by_cluster_config = services.clone();
-    let by_node = services.clone();
-    controller
+    let lookup = move |dependencies: Vec<Dependency>, namespace: Option<String>| {
+        let index = index.clone();
+        dependencies
+            .iter()
+            .flat_map(|d| index.services(d, namespace.as_deref()))
+            .collect::<Vec<_>>()
+    };
+    let (by_template, by_cluster_template, by_model, by_cluster_model) = (
+        lookup.clone(),
+        lookup.clone(),
+        lookup.clone(),
+        lookup.clone(),
+    );
+    let (by_cache, by_config, by_cluster_config, by_node) =
+        (lookup.clone(), lookup.clone(), lookup.clone(), lookup);
+    let controller = controller
         .owns(Api::<InferenceService>::all(client.clone()), all())
         .owns(Api::<HttpRoute>::all(client.clone()), all())
         .owns(
@@ -75,125 +97,69 @@ pub async fn run(
             Api::<AIMServiceTemplate>::all(client.clone()),
             all(),
             move |t| {
-                let model = t.spec.common.model_name.clone();
-                services_matching(&by_template, t.namespace().as_deref(), |s| {
-                    uses_template(s, &t.name_any()) || may_select(s, &model)
-                })
+                let uses = vec![
+                    Dependency::Template(t.name_any()),
+                    Dependency::SelectsForModel(t.spec.common.model_name.clone()),
+                ];
+                by_template(uses, t.namespace())
             },
         )
         .watches(
             Api::<AIMClusterServiceTemplate>::all(client.clone()),
             all(),
             move |t| {
-                let model = t.spec.common.model_name.clone();
-                services_matching(&by_cluster_template, None, |s| {
-                    uses_template(s, &t.name_any()) || may_select(s, &model)
-                })
+                let uses = vec![
+                    Dependency::Template(t.name_any()),
+                    Dependency::SelectsForModel(t.spec.common.model_name.clone()),
+                ];
+                by_cluster_template(uses, None)
             },
         )
         .watches(Api::<AIMModel>::all(client.clone()), all(), move |m| {
-            let image = m.spec.common.image.clone();
-            services_matching(&by_model, m.namespace().as_deref(), |s| {
-                uses_model(s, &m.name_any()) || uses_image(s, &image)
-            })
+            by_model(
+                vec![
+                    Dependency::Model(m.name_any()),
+                    Dependency::Image(m.spec.common.image.clone()),
+                ],
+                m.namespace(),
+            )
         })
         .watches(
             Api::<AIMClusterModel>::all(client.clone()),
             all(),
             move |m| {
-                let image = m.spec.common.image.clone();
-                services_matching(&by_cluster_model, None, |s| {
-                    uses_model(s, &m.name_any()) || uses_image(s, &image)
-                })
+                by_cluster_model(
+                    vec![
+                        Dependency::Model(m.name_any()),
+                        Dependency::Image(m.spec.common.image.clone()),
+                    ],
+                    None,
+                )
             },
         )
         .watches(
             Api::<AIMTemplateCache>::all(client.clone()),
             all(),
             move |c| {
-                let template = c.spec.template_ref.clone();
-                services_matching(&by_cache, c.namespace().as_deref(), |s| {
-                    uses_template(s, &template)
-                })
+                by_cache(
+                    vec![Dependency::Template(c.spec.template_ref.clone())],
+                    c.namespace(),
+                )
             },
         )
         .watches(
             Api::<AIMRuntimeConfig>::all(client.clone()),
             all(),
-            move |c| {
-                services_matching(&by_config, c.namespace().as_deref(), |s| {
-                    s.spec.runtime_config_name == c.name_any()
-                })
-            },
+            move |c| by_config(vec![Dependency::RuntimeConfig(c.name_any())], c.namespace()),
         )
         .watches(
             Api::<AIMClusterRuntimeConfig>::all(client.clone()),
             all(),
-            move |c| {
-                services_matching(&by_cluster_config, None, |s| {
-                    s.spec.runtime_config_name == c.name_any()
-                })
-            },
+            move |c| by_cluster_config(vec![Dependency::RuntimeConfig(c.name_any())], None),
         )
         // GPU labels decide which templates can be selected; a node change may unblock a service.
         .watches(Api::<Node>::all(client.clone()), all(), move |_| {
-            services_matching(&by_node, None, is_not_running)
-        })
-        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
-        .shutdown_on_signal()
-        .run(
-            reconcile,
-            |service, _error, ctx| error_policy(service.as_ref(), &ctx),
-            ctx,
-        )
-        .for_each(|outcome| async move { log_outcome("service", outcome) })
-        .await;
-}
-
-fn services_matching(
-    services: &Store<AIMService>,
-    namespace: Option<&str>,
-    wanted: impl Fn(&AIMService) -> bool,
-) -> Vec<ObjectRef<AIMService>> {
-    services
-        .state_filter(|s| {
-            namespace.is_none_or(|ns| s.namespace().as_deref() == Some(ns)) && wanted(s)
-        })
-        .iter()
-        .map(|s| ObjectRef::from_obj(s.as_ref()))
-        .collect()
-}
-
-fn uses_template(service: &AIMService, template: &str) -> bool {
-    service.spec.template_ref.as_deref() == Some(template)
-        || service
-            .status
-            .as_ref()
-            .and_then(|s| s.resolved_template.as_ref())
-            .is_some_and(|r| r.name == template)
-}
-
-/// Services that pick their template automatically care about every template of their model.
-fn may_select(service: &AIMService, model: &str) -> bool {
-    service.spec.template_ref.is_none() && uses_model(service, model)
-}
-
-fn uses_model(service: &AIMService, model: &str) -> bool {
-    service.spec.model.reference.as_deref() == Some(model)
-        || service
-            .status
-            .as_ref()
-            .and_then(|s| s.resolved_image.as_ref())
-            .is_some_and(|r| r.name == model)
-}
-
-fn uses_image(service: &AIMService, image: &str) -> bool {
-    service.spec.model.image.as_deref() == Some(image)
-}
-
-fn is_not_running(service: &AIMService) -> bool {
-    service
-        .status
-        .as_ref()
-        .is_none_or(|s| s.status != aim_api::conditions::AIMServiceStatusEnum::Running)
+            by_node(vec![Dependency::NotRunning], None)
+        });
+    runner::run("service", controller, ctx, concurrency, reconcile).await;
 }
