@@ -15,7 +15,9 @@ use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 use super::context::Context;
+use super::dependency_index::Dependency;
 use super::error::Error;
+use super::indexed;
 use super::pipeline::{self, Flow};
 use super::runner;
 use crate::policy::PlanFlow;
@@ -79,31 +81,37 @@ async fn volume_binding_mode(ctx: &Context, claims: &[PersistentVolumeClaim]) ->
 /// Runs both cache controllers.
 pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
     let all = watcher::Config::default;
-    let template_caches = Controller::new(Api::<AIMTemplateCache>::all(client.clone()), all());
-    let by_model_cache = template_caches.store();
-    let by_template = template_caches.store();
-    let by_cluster_template = template_caches.store();
+    let (template_caches, index) = indexed::controller::<AIMTemplateCache>(&client);
+    let (by_model_cache, by_template, by_cluster_template) = (index.clone(), index.clone(), index);
     let template_caches = template_caches
         .watches(
             Api::<AIMModelCache>::all(client.clone()),
             all(),
-            move |mc| refs(by_model_cache.state_filter(|tc| tc.namespace() == mc.namespace())),
+            move |mc| {
+                // A model cache made for a template cache names it; shared ones may serve any.
+                match mc.labels().get(aim_api::conditions::labels::TEMPLATE_CACHE) {
+                    Some(owner) => {
+                        vec![ObjectRef::new(owner).within(&mc.namespace().unwrap_or_default())]
+                    }
+                    None => by_model_cache
+                        .dependents(&[Dependency::AnyInNamespace], mc.namespace().as_deref()),
+                }
+            },
         )
         .watches(
             Api::<AIMServiceTemplate>::all(client.clone()),
             all(),
             move |t| {
-                refs(by_template.state_filter(|tc| {
-                    tc.namespace() == t.namespace() && tc.spec.template_ref == t.name_any()
-                }))
+                by_template.dependents(
+                    &[Dependency::Template(t.name_any())],
+                    t.namespace().as_deref(),
+                )
             },
         )
         .watches(
             Api::<AIMClusterServiceTemplate>::all(client.clone()),
             all(),
-            move |t| {
-                refs(by_cluster_template.state_filter(|tc| tc.spec.template_ref == t.name_any()))
-            },
+            move |t| by_cluster_template.dependents(&[Dependency::Template(t.name_any())], None),
         );
     let model_caches = Controller::new(Api::<AIMModelCache>::all(client.clone()), all())
         .owns(
@@ -130,11 +138,4 @@ pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
             reconcile_model_cache
         ),
     );
-}
-
-fn refs<K: kube::Resource<DynamicType = ()>>(objects: Vec<Arc<K>>) -> Vec<ObjectRef<K>> {
-    objects
-        .iter()
-        .map(|o| ObjectRef::from_obj(o.as_ref()))
-        .collect()
 }

@@ -5,12 +5,13 @@ pub mod apply;
 mod backoff;
 pub mod caches;
 pub mod context;
+mod dependency_index;
 pub mod error;
+mod indexed;
 pub mod model;
 pub mod pipeline;
 mod runner;
 pub mod service;
-mod service_index;
 pub mod status;
 pub mod stores;
 pub mod template;
@@ -31,7 +32,7 @@ pub async fn run(
     settings: Settings,
     concurrency: u16,
 ) {
-    let (services, index) = service::controller(&client);
+    let (services, index) = indexed::controller(&client);
     let stores = stores::Stores::start(&client, services.store());
     if !stores.wait_until_ready().await {
         tracing::error!("the watch caches stopped before they were filled");

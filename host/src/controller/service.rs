@@ -8,19 +8,17 @@ use aim_api::v1alpha1::{
     AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel,
     AIMRuntimeConfig, AIMService, AIMServiceTemplate, AIMTemplateCache,
 };
-use futures::TryStreamExt;
 use gateway_api::apis::standard::httproutes::HttpRoute;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector;
-use kube::runtime::{WatchStreamExt, watcher};
+use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 use super::context::Context;
+use super::dependency_index::{Dependency, DependencyIndex};
 use super::error::Error;
 use super::pipeline::{self, Flow};
 use super::runner;
-use super::service_index::{Dependency, ServiceIndex};
 use crate::policy::PlanFlow;
 
 const FLOW: Flow = Flow {
@@ -42,41 +40,18 @@ pub async fn reconcile(service: Arc<AIMService>, ctx: Arc<Context>) -> Result<Ac
     pipeline::reconcile(&ctx, &FLOW, &api, service.as_ref(), &observation).await
 }
 
-/// The service controller, fed by a service watch that also keeps the dependency index.
-pub fn controller(client: &Client) -> (Controller<AIMService>, Arc<ServiceIndex>) {
-    let index = Arc::new(ServiceIndex::default());
-    let (reader, writer) = reflector::store();
-    let observer = index.clone();
-    let services = watcher(
-        Api::<AIMService>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .map_ok(move |event| {
-        observer.observe(&event);
-        event
-    })
-    .reflect(writer)
-    .applied_objects();
-    (Controller::for_stream(services, reader), index)
-}
-
 /// Adds the watches that map changes of related objects to the services they affect, through the
 /// index, and runs.
 pub async fn run(
     controller: Controller<AIMService>,
-    index: Arc<ServiceIndex>,
+    index: Arc<DependencyIndex<AIMService>>,
     client: Client,
     ctx: Arc<Context>,
     concurrency: u16,
 ) {
     let all = watcher::Config::default;
     let lookup = move |dependencies: Vec<Dependency>, namespace: Option<String>| {
-        let index = index.clone();
-        dependencies
-            .iter()
-            .flat_map(|d| index.services(d, namespace.as_deref()))
-            .collect::<Vec<_>>()
+        index.dependents(&dependencies, namespace.as_deref())
     };
     let (by_template, by_cluster_template, by_model, by_cluster_model) = (
         lookup.clone(),

@@ -6,17 +6,19 @@ use std::sync::Arc;
 use aim_api::conditions::AIMTemplateStatusEnum;
 use aim_api::kserve::{ClusterServingRuntime, ServingRuntime};
 use aim_api::v1alpha1::{
-    AIMClusterServiceTemplate, AIMModel, AIMRuntimeConfig, AIMServiceTemplate,
+    AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel,
+    AIMRuntimeConfig, AIMServiceTemplate,
 };
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Node;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 use super::context::Context;
+use super::dependency_index::Dependency;
 use super::error::Error;
+use super::indexed;
 use super::pipeline::{self, Flow};
 use super::runner;
 use crate::cluster::pod_logs::discovery_log;
@@ -136,10 +138,8 @@ pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
 
 fn namespaced_controller(client: &Client) -> Controller<AIMServiceTemplate> {
     let all = watcher::Config::default;
-    let controller = Controller::new(Api::<AIMServiceTemplate>::all(client.clone()), all());
-    let by_config = controller.store();
-    let by_node = controller.store();
-    let by_model = controller.store();
+    let (controller, index) = indexed::controller::<AIMServiceTemplate>(client);
+    let (by_config, by_model, by_node) = (index.clone(), index.clone(), index);
     controller
         .owns(
             Api::<Job>::all(client.clone()),
@@ -150,40 +150,46 @@ fn namespaced_controller(client: &Client) -> Controller<AIMServiceTemplate> {
             Api::<AIMRuntimeConfig>::all(client.clone()),
             all(),
             move |config| {
-                refs(by_config.state_filter(|t| {
-                    t.namespace() == config.namespace()
-                        && t.spec.common.runtime_config_name == config.name_any()
-                }))
+                by_config.dependents(
+                    &[Dependency::RuntimeConfig(config.name_any())],
+                    config.namespace().as_deref(),
+                )
             },
         )
         .watches(Api::<AIMModel>::all(client.clone()), all(), move |model| {
-            refs(by_model.state_filter(|t| {
-                t.namespace() == model.namespace() && t.spec.common.model_name == model.name_any()
-            }))
+            by_model.dependents(
+                &[Dependency::Model(model.name_any())],
+                model.namespace().as_deref(),
+            )
         })
         .watches(Api::<Node>::all(client.clone()), all(), move |_| {
-            refs(by_node.state_filter(|t| t.spec.common.runtime.gpu_selector.is_some()))
+            by_node.dependents(&[Dependency::Gpu], None)
         })
 }
 
 fn cluster_controller(client: &Client) -> Controller<AIMClusterServiceTemplate> {
     let all = watcher::Config::default;
-    let controller = Controller::new(Api::<AIMClusterServiceTemplate>::all(client.clone()), all());
-    let by_node = controller.store();
+    let (controller, index) = indexed::controller::<AIMClusterServiceTemplate>(client);
+    let (by_config, by_model, by_node) = (index.clone(), index.clone(), index);
     controller
         .owns(
             Api::<Job>::all(client.clone()),
             all().labels("app.kubernetes.io/component=discovery-job"),
         )
         .owns(Api::<ClusterServingRuntime>::all(client.clone()), all())
+        .watches(
+            Api::<AIMClusterRuntimeConfig>::all(client.clone()),
+            all(),
+            move |config| {
+                by_config.dependents(&[Dependency::RuntimeConfig(config.name_any())], None)
+            },
+        )
+        .watches(
+            Api::<AIMClusterModel>::all(client.clone()),
+            all(),
+            move |model| by_model.dependents(&[Dependency::Model(model.name_any())], None),
+        )
         .watches(Api::<Node>::all(client.clone()), all(), move |_| {
-            refs(by_node.state_filter(|t| t.spec.common.runtime.gpu_selector.is_some()))
+            by_node.dependents(&[Dependency::Gpu], None)
         })
-}
-
-fn refs<K: kube::Resource<DynamicType = ()>>(objects: Vec<Arc<K>>) -> Vec<ObjectRef<K>> {
-    objects
-        .iter()
-        .map(|o| ObjectRef::from_obj(o.as_ref()))
-        .collect()
 }

@@ -1,0 +1,31 @@
+//! A controller whose main watch also keeps a [`DependencyIndex`], for the watches that map a
+//! changed object to the dependents it affects.
+
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use kube::runtime::controller::Controller;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use kube::{Api, Client};
+use serde::de::DeserializeOwned;
+
+use super::dependency_index::{DependencyIndex, Dependent};
+
+/// A controller for every `K` in the cluster, and the index its watch maintains.
+pub fn controller<K>(client: &Client) -> (Controller<K>, Arc<DependencyIndex<K>>)
+where
+    K: Dependent + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    let index = Arc::new(DependencyIndex::default());
+    let (reader, writer) = reflector::store();
+    let observer = index.clone();
+    let objects = watcher(Api::<K>::all(client.clone()), watcher::Config::default())
+        .default_backoff()
+        .map_ok(move |event| {
+            observer.observe(&event);
+            event
+        })
+        .reflect(writer)
+        .applied_objects();
+    (Controller::for_stream(objects, reader), index)
+}
