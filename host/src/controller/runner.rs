@@ -8,10 +8,11 @@ use futures::StreamExt;
 use kube::Resource;
 use kube::runtime::controller::{Action, Config, Controller};
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use super::context::Context;
 use super::error::Error;
-use super::pipeline::{error_policy, log_outcome};
+use super::pipeline::{error_policy, key, log_outcome};
 
 /// Runs `controller` until shutdown with `reconcile`.
 pub async fn run<K, F, Fut>(
@@ -31,11 +32,18 @@ pub async fn run<K, F, Fut>(
     F: FnMut(Arc<K>, Arc<Context>) -> Fut,
     Fut: Future<Output = Result<Action, Error>> + Send + 'static,
 {
+    // Every log line of a reconcile carries the controller and the object's namespace/name.
+    let mut reconcile = reconcile;
+    let traced = move |object: Arc<K>, ctx: Arc<Context>| {
+        let span =
+            tracing::info_span!("reconcile", controller = name, object = %key(object.as_ref()));
+        reconcile(object, ctx).instrument(span)
+    };
     controller
         .with_config(Config::default().concurrency(concurrency))
         .shutdown_on_signal()
         .run(
-            reconcile,
+            traced,
             |object, _error, ctx| error_policy(object.as_ref(), &ctx),
             ctx,
         )

@@ -27,7 +27,6 @@ const FLOW: Flow = Flow {
 };
 
 /// Observe and reconcile one service.
-#[tracing::instrument(skip_all, fields(service = %pipeline::key(service.as_ref())))]
 pub async fn reconcile(service: Arc<AIMService>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = service
         .namespace()
