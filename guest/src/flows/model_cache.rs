@@ -29,6 +29,10 @@ use crate::runtime_config::{EffectiveRuntimeConfig, resolve};
 use ConditionStatus::{False, True, Unknown};
 
 const WAIT_FOR_FIRST_CONSUMER: &str = "WaitForFirstConsumer";
+/// When to look again while the volume binds or the download runs. Both progress outside this
+/// cache, and the change that should move it on may be observed late (after the wake-up it
+/// caused); without a recheck the cache would then wait for the next full resync.
+pub const WAITING_RECHECK_SECONDS: u32 = 10;
 
 /// Where the volume stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +163,12 @@ pub fn plan_model_cache(observation: &ModelCacheObservation) -> Result<Plan, Pol
         last_used: previous.and_then(|s| s.last_used.clone()),
         persistent_volume_claim: has_volume.then_some(pvc_name),
     };
+    if matches!(
+        status,
+        AIMCacheStatus::Pending | AIMCacheStatus::Progressing
+    ) {
+        plan.requeue_after_seconds = Some(WAITING_RECHECK_SECONDS);
+    }
     plan.status = Some(status_document(&document, conditions)?);
     Ok(plan)
 }

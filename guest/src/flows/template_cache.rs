@@ -16,6 +16,7 @@ use aim_api::v1alpha1::{
 
 use crate::PolicyFailure;
 use crate::conditions::Conditions;
+use crate::flows::model_cache::WAITING_RECHECK_SECONDS;
 use crate::flows::support::{label_map, new_plan, status_document, to_json};
 use crate::names::sanitize_label_value;
 use crate::resource_names::model_cache_name;
@@ -120,6 +121,14 @@ pub fn plan_template_cache(observation: &TemplateCacheObservation) -> Result<Pla
         &status.model_caches,
         sources.len(),
     );
+    // Model caches progress on their own; a change observed late must not leave this one behind
+    // until the next full resync.
+    if matches!(
+        status.status,
+        AIMCacheStatus::Pending | AIMCacheStatus::Progressing
+    ) {
+        plan.requeue_after_seconds = Some(WAITING_RECHECK_SECONDS);
+    }
     plan.status = Some(status_document(&status, conditions)?);
     Ok(plan)
 }

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use kube::Resource;
@@ -13,6 +14,11 @@ use tracing::Instrument;
 use super::context::Context;
 use super::error::Error;
 use super::pipeline::{error_policy, key, log_outcome};
+
+/// How long a trigger waits for quiet before the reconcile runs. Triggers come from the controller's
+/// own watches while observations read the shared watch caches; waiting lets the caches catch up
+/// with the event that fired (and folds bursts of events into one reconcile).
+const TRIGGER_DEBOUNCE: Duration = Duration::from_millis(300);
 
 /// Runs `controller` until shutdown with `reconcile`.
 pub async fn run<K, F, Fut>(
@@ -40,7 +46,11 @@ pub async fn run<K, F, Fut>(
         reconcile(object, ctx).instrument(span)
     };
     controller
-        .with_config(Config::default().concurrency(concurrency))
+        .with_config(
+            Config::default()
+                .concurrency(concurrency)
+                .debounce(TRIGGER_DEBOUNCE),
+        )
         .shutdown_on_signal()
         .run(
             traced,

@@ -249,3 +249,29 @@ fn a_size_that_is_not_a_size_fails_the_cache_without_a_volume() {
         assert_eq!(events(&plan), ["Warning ReconcileFailed"]);
     }
 }
+
+#[test]
+fn a_waiting_cache_is_looked_at_again_soon_and_a_settled_one_is_not() {
+    use crate::flows::model_cache::WAITING_RECHECK_SECONDS;
+    // Waiting for the volume to bind, then for the download: a late-observed change must not
+    // leave the cache behind until the next resync.
+    let mut observed = observation(cache("1Gi"));
+    observed.persistent_volume_claims = vec![pvc("Pending")];
+    let plan = plan_model_cache(&observed).unwrap();
+    assert_eq!(status(&plan)["status"], "Progressing");
+    assert_eq!(plan.requeue_after_seconds, Some(WAITING_RECHECK_SECONDS));
+    observed.persistent_volume_claims = vec![pvc("Bound")];
+    observed.jobs = vec![download(None)];
+    let plan = plan_model_cache(&observed).unwrap();
+    assert_eq!(status(&plan)["status"], "Progressing");
+    assert_eq!(plan.requeue_after_seconds, Some(WAITING_RECHECK_SECONDS));
+
+    observed.jobs = vec![download(Some("Complete"))];
+    let plan = plan_model_cache(&observed).unwrap();
+    assert_eq!(status(&plan)["status"], "Available");
+    assert_eq!(plan.requeue_after_seconds, None);
+    observed.jobs = vec![download(Some("Failed"))];
+    let plan = plan_model_cache(&observed).unwrap();
+    assert_eq!(status(&plan)["status"], "Failed");
+    assert_eq!(plan.requeue_after_seconds, None);
+}

@@ -293,3 +293,22 @@ fn deleting_a_template_cache_removes_its_unfinished_model_caches_and_keeps_avail
     assert!(plan.finalizers.is_empty(), "the finalizer is released");
     assert!(plan.apply.is_empty());
 }
+
+#[test]
+fn a_template_cache_waiting_for_its_model_caches_is_looked_at_again_soon() {
+    use crate::flows::model_cache::WAITING_RECHECK_SECONDS;
+    let plan_with = |status: AIMCacheStatus| {
+        plan_template_cache(&observation(
+            template_cache(None),
+            vec![source("a")],
+            vec![model_cache("a", "hf://a", None, status, None)],
+        ))
+        .unwrap()
+    };
+    let waiting = plan_with(AIMCacheStatus::Progressing);
+    assert_eq!(status(&waiting)["status"], "Progressing");
+    assert_eq!(waiting.requeue_after_seconds, Some(WAITING_RECHECK_SECONDS));
+    for settled in [AIMCacheStatus::Available, AIMCacheStatus::Failed] {
+        assert_eq!(plan_with(settled).requeue_after_seconds, None);
+    }
+}
