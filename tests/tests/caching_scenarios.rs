@@ -8,16 +8,16 @@
 
 mod common;
 
+use common::{aim_api, condition, create, namespace, state};
+
 use std::time::Duration;
 
 use aim_api::v1alpha1::AIMService;
 use aim_tests::fixtures::{self, inference_service_api};
-use aim_tests::{TestEnv, TestNamespace, wait_for, wait_for_deletion};
+use aim_tests::{TestNamespace, wait_for, wait_for_deletion};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
-use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
-};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -28,27 +28,6 @@ const SOURCE_URI: &str = "hf://amd/Llama-3.1-8B-Instruct-FP8-KV";
 /// The model cache of [`SOURCE_NAME`]: the source name made a DNS label.
 const MODEL_CACHE: &str = "amd-llama-3-1-8b-instruct-fp8-kv";
 const DOWNLOAD_IMAGE: &str = "kserve/storage-initializer:v0.16.0-rc0";
-
-async fn namespace() -> TestNamespace {
-    let env = TestEnv::shared().await.expect("test environment");
-    common::start_operator(env);
-    TestNamespace::create(env).await.expect("test namespace")
-}
-
-fn aim_api(ns: &TestNamespace, kind: &str) -> Api<DynamicObject> {
-    let resource =
-        ApiResource::from_gvk(&GroupVersionKind::gvk("aim.silogen.ai", "v1alpha1", kind));
-    Api::namespaced_with(ns.client(), ns.name(), &resource)
-}
-
-async fn create(ns: &TestNamespace, object: Value) {
-    let kind = object["kind"].as_str().unwrap().to_owned();
-    let object: DynamicObject = serde_json::from_value(object).unwrap();
-    aim_api(ns, &kind)
-        .create(&PostParams::default(), &object)
-        .await
-        .unwrap();
-}
 
 /// A Ready model (discovery off) and a template for it whose in-line `sources` make it Ready
 /// without discovery, on an MI300X node.
@@ -90,20 +69,6 @@ async fn caching_service(ns: &TestNamespace) {
         }
     }))
     .await;
-}
-
-fn condition(service: &AIMService, type_: &str) -> Option<(String, String)> {
-    let status = service.status.as_ref()?;
-    let c = status.conditions.iter().find(|c| c.type_ == type_)?;
-    Some((c.status.clone(), c.reason.clone()))
-}
-
-fn state(service: &AIMService) -> String {
-    service
-        .status
-        .as_ref()
-        .map(|s| format!("{:?}", s.status))
-        .unwrap_or_default()
 }
 
 fn cache_state(cache: &DynamicObject) -> &str {

@@ -12,6 +12,8 @@
 
 mod common;
 
+use common::{aim_api, condition, create, namespace, state};
+
 use std::time::Duration;
 
 use aim_api::v1alpha1::AIMService;
@@ -32,27 +34,8 @@ const DERIVED: &str = "aim.silogen.ai/derived-template=true";
 
 const DISCOVERY_OUTPUT: &str = r#"[{"filename":"vllm-mi300x-fp8-tp1-latency.yaml","profile":{"model":"meta-llama/Llama-3.1-8B-Instruct","metadata":{"engine":"vllm","gpu":"MI300X","precision":"fp8","gpu_count":1,"metric":"latency"},"engine_args":{"tensor-parallel-size":1},"env_vars":{"VLLM_USE_V1":"1"}},"models":[{"name":"amd/Llama-3.1-8B-Instruct-FP8-KV","source":"hf://amd/Llama-3.1-8B-Instruct-FP8-KV","size_gb":0.5}]}]"#;
 
-async fn namespace() -> TestNamespace {
-    let env = TestEnv::shared().await.expect("test environment");
-    common::start_operator(env);
-    TestNamespace::create(env).await.expect("test namespace")
-}
-
 fn resource(kind: &str) -> ApiResource {
     ApiResource::from_gvk(&GroupVersionKind::gvk("aim.silogen.ai", "v1alpha1", kind))
-}
-
-fn aim_api(ns: &TestNamespace, kind: &str) -> Api<DynamicObject> {
-    Api::namespaced_with(ns.client(), ns.name(), &resource(kind))
-}
-
-async fn create(ns: &TestNamespace, object: Value) {
-    let kind = object["kind"].as_str().unwrap().to_owned();
-    let object: DynamicObject = serde_json::from_value(object).unwrap();
-    aim_api(ns, &kind)
-        .create(&PostParams::default(), &object)
-        .await
-        .unwrap();
 }
 
 /// Cluster-scoped objects a test made. They outlive its namespace, so they are deleted when the
@@ -170,26 +153,12 @@ async fn service(ns: &TestNamespace, name: &str, spec: Value) {
     .await;
 }
 
-fn condition(service: &AIMService, type_: &str) -> Option<(String, String)> {
-    let status = service.status.as_ref()?;
-    let c = status.conditions.iter().find(|c| c.type_ == type_)?;
-    Some((c.status.clone(), c.reason.clone()))
-}
-
 fn message(service: &AIMService, type_: &str) -> String {
     service
         .status
         .as_ref()
         .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
         .map(|c| c.message.clone())
-        .unwrap_or_default()
-}
-
-fn state(service: &AIMService) -> String {
-    service
-        .status
-        .as_ref()
-        .map(|s| format!("{:?}", s.status))
         .unwrap_or_default()
 }
 

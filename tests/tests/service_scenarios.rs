@@ -7,39 +7,20 @@
 
 mod common;
 
+use common::{condition, create, namespace, state};
+
 use std::time::Duration;
 
 use aim_api::v1alpha1::AIMService;
 use aim_tests::fixtures::{self, inference_service_api};
-use aim_tests::{TestEnv, TestNamespace, wait_for, wait_for_deletion};
+use aim_tests::{TestNamespace, wait_for, wait_for_deletion};
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const IMAGE: &str = "ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0";
-
-async fn namespace() -> TestNamespace {
-    let env = TestEnv::shared().await.expect("test environment");
-    common::start_operator(env);
-    TestNamespace::create(env).await.expect("test namespace")
-}
-
-fn aim_api(ns: &TestNamespace, kind: &str) -> Api<DynamicObject> {
-    let resource =
-        ApiResource::from_gvk(&GroupVersionKind::gvk("aim.silogen.ai", "v1alpha1", kind));
-    Api::namespaced_with(ns.client(), ns.name(), &resource)
-}
-
-async fn create(ns: &TestNamespace, object: Value) {
-    let kind = object["kind"].as_str().unwrap().to_owned();
-    let object: DynamicObject = serde_json::from_value(object).unwrap();
-    aim_api(ns, &kind)
-        .create(&PostParams::default(), &object)
-        .await
-        .unwrap();
-}
 
 /// A Ready model (discovery off) and a template for it with in-line sources, on an MI300X node.
 async fn model_and_template(ns: &TestNamespace) {
@@ -64,20 +45,6 @@ async fn model_and_template(ns: &TestNamespace) {
         }
     }))
     .await;
-}
-
-fn condition(service: &AIMService, type_: &str) -> Option<(String, String)> {
-    let status = service.status.as_ref()?;
-    let c = status.conditions.iter().find(|c| c.type_ == type_)?;
-    Some((c.status.clone(), c.reason.clone()))
-}
-
-fn state(service: &AIMService) -> String {
-    service
-        .status
-        .as_ref()
-        .map(|s| format!("{:?}", s.status))
-        .unwrap_or_default()
 }
 
 #[tokio::test]

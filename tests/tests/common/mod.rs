@@ -1,10 +1,15 @@
-//! What scenario tests share: the operator, started once per test binary.
+//! What scenario tests share: the operator, started once per test binary, and small helpers.
+// Each test binary uses a different subset of the helpers.
+#![allow(dead_code)]
 
 use std::sync::{Arc, OnceLock};
 
+use aim_api::v1alpha1::AIMService;
 use aim_engine::controller::{self, Settings};
 use aim_engine::policy::{OutputRules, PolicyRegistry, PolicyRuntime, RuntimeConfig};
-use aim_tests::TestEnv;
+use aim_tests::{TestEnv, TestNamespace};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+use serde_json::Value;
 
 /// The namespace cluster-scoped models and templates keep their Jobs in during tests.
 pub const OPERATOR_NAMESPACE: &str = "aim-system";
@@ -33,4 +38,44 @@ pub fn start_operator(env: &'static TestEnv) {
             });
         });
     });
+}
+
+/// A fresh namespace, with the operator running.
+pub async fn namespace() -> TestNamespace {
+    let env = TestEnv::shared().await.expect("test environment");
+    start_operator(env);
+    TestNamespace::create(env).await.expect("test namespace")
+}
+
+/// The API of an AIM kind in the test namespace.
+pub fn aim_api(ns: &TestNamespace, kind: &str) -> Api<DynamicObject> {
+    let resource =
+        ApiResource::from_gvk(&GroupVersionKind::gvk("aim.silogen.ai", "v1alpha1", kind));
+    Api::namespaced_with(ns.client(), ns.name(), &resource)
+}
+
+/// Creates an AIM object in the test namespace.
+pub async fn create(ns: &TestNamespace, object: Value) {
+    let kind = object["kind"].as_str().expect("test setup").to_owned();
+    let object: DynamicObject = serde_json::from_value(object).expect("test setup");
+    aim_api(ns, &kind)
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("test setup");
+}
+
+/// A condition's status and reason.
+pub fn condition(service: &AIMService, type_: &str) -> Option<(String, String)> {
+    let status = service.status.as_ref()?;
+    let c = status.conditions.iter().find(|c| c.type_ == type_)?;
+    Some((c.status.clone(), c.reason.clone()))
+}
+
+/// The service's `status.status`, or empty.
+pub fn state(service: &AIMService) -> String {
+    service
+        .status
+        .as_ref()
+        .map(|s| format!("{:?}", s.status))
+        .unwrap_or_default()
 }
