@@ -195,15 +195,11 @@ fn check_deletes(
             .get("kind")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
-        let Some(&(_, _, scope, name_rule)) = ALLOWED_KINDS
-            .iter()
-            .find(|(g, k, _, _)| *g == group && *k == kind)
-        else {
-            return Err(at(format!(
+        let (scope, name_rule) = allowed_kind(api_version, kind).ok_or_else(|| {
+            at(format!(
                 "kind {kind:?} of {api_version:?} is not one a policy may delete"
-            )));
-        };
+            ))
+        })?;
         let name = reference
             .get("name")
             .and_then(Value::as_str)
@@ -219,6 +215,15 @@ fn check_deletes(
         .map_err(|rule| at(format!("{kind} {name:?}: {rule}")))?;
     }
     Ok(())
+}
+
+/// Where an allowed kind lives and how it must be named; `None` for kinds a policy may not touch.
+fn allowed_kind(api_version: &str, kind: &str) -> Option<(Scope, NameRule)> {
+    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+    ALLOWED_KINDS
+        .iter()
+        .find(|(g, k, _, _)| *g == group && *k == kind)
+        .map(|&(_, _, scope, name_rule)| (scope, name_rule))
 }
 
 fn invalid(detail: String) -> PolicyError {
@@ -318,15 +323,11 @@ fn check_entry(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
-    let Some(&(_, _, scope, name_rule)) = ALLOWED_KINDS
-        .iter()
-        .find(|(g, k, _, _)| *g == group && *k == kind)
-    else {
-        return Err(at(format!(
+    let (scope, name_rule) = allowed_kind(&api_version, &kind).ok_or_else(|| {
+        at(format!(
             "kind {kind:?} of {api_version:?} is not one a policy may create"
-        )));
-    };
+        ))
+    })?;
     let metadata = object
         .get_mut("metadata")
         .and_then(Value::as_object_mut)
@@ -343,8 +344,7 @@ fn check_entry(
             "generateName is not allowed; plans name objects".to_string(),
         ));
     }
-    let unowned = entry_is_unowned;
-    let catalogue_entry = kind == "AIMClusterModel" && unowned;
+    let catalogue_entry = kind == "AIMClusterModel" && entry_is_unowned;
     let namespace = placement(
         scope,
         metadata.get("namespace").and_then(Value::as_str),
@@ -639,5 +639,43 @@ mod tests {
         assert!(check_plan(r#"{"apiVersion":"v2"}"#, &namespaced(), &rules()).is_err());
         let event = json!({"apiVersion": PLAN_API_VERSION, "events": [{"type": "Loud", "reason": "X", "message": ""}]}).to_string();
         assert!(check_plan(&event, &namespaced(), &rules()).is_err());
+    }
+
+    #[test]
+    fn a_service_may_add_an_unowned_model_to_the_cluster_catalogue_and_nothing_else_cluster_wide() {
+        let model = json!({"apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMClusterModel", "metadata": {"name": "llama"}, "spec": {"image": "x"}});
+        let unowned =
+            json!({"apiVersion": PLAN_API_VERSION, "apply": [{"object": model, "owner": "none"}]})
+                .to_string();
+        assert!(check_plan(&unowned, &namespaced(), &rules()).is_ok());
+        let owned = json!({"apiVersion": PLAN_API_VERSION, "apply": [{"object": model, "owner": "subject"}]}).to_string();
+        assert!(detail(check_plan(&owned, &namespaced(), &rules())).contains("cluster-scoped"));
+        let template = json!({"apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMClusterServiceTemplate", "metadata": {"name": "t"}});
+        let other = json!({"apiVersion": PLAN_API_VERSION, "apply": [{"object": template, "owner": "none"}]}).to_string();
+        assert!(detail(check_plan(&other, &namespaced(), &rules())).contains("cluster-scoped"));
+    }
+
+    #[test]
+    fn deletes_obey_the_same_kinds_and_namespaces_as_creations() {
+        let delete = |kind: &str, namespace: &str| {
+            json!({"apiVersion": PLAN_API_VERSION, "delete": [{"apiVersion": "aim.silogen.ai/v1alpha1", "kind": kind, "name": "c", "namespace": namespace}]}).to_string()
+        };
+        assert!(check_plan(&delete("AIMTemplateCache", "ml"), &namespaced(), &rules()).is_ok());
+        assert!(
+            detail(check_plan(
+                &delete("AIMTemplateCache", "kube-system"),
+                &namespaced(),
+                &rules()
+            ))
+            .contains("kube-system")
+        );
+        assert!(
+            detail(check_plan(
+                &delete("ClusterRole", "ml"),
+                &namespaced(),
+                &rules()
+            ))
+            .contains("ClusterRole")
+        );
     }
 }
