@@ -1,19 +1,28 @@
 //! `aim-engine run`: the operator. Connects with the in-cluster service account or the kubeconfig,
-//! loads the embedded default policy and runs every controller until SIGTERM or Ctrl-C.
+//! serves health and metrics, fills the watch caches, runs every controller while it holds the
+//! leader lease, and on SIGTERM or Ctrl-C lets running reconciles finish and gives the lease up.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
 
-use crate::controller::{self, Settings};
+use crate::controller::{self, NamespaceScope, Settings, Watches};
+use crate::operator::leader::{self, Leadership};
+use crate::operator::{Metrics, Readiness, health, signal};
 use crate::policy::{OutputRules, PolicyRegistry, PolicyRuntime, RuntimeConfig};
+
+/// How long running reconciles may finish after the lease is lost: another replica may already be
+/// acting, so this is short, unlike the drain after a signal.
+const LOST_LEASE_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Arguments of `aim-engine run`.
 #[derive(clap::Args)]
 pub struct Args {
     /// Namespace of the operator: cluster-scoped models and templates keep discovery Jobs and read
-    /// pull secrets here.
+    /// pull secrets here, and the leader Lease lives here.
     #[arg(long, env = "AIM_OPERATOR_NAMESPACE", default_value = "aim-system")]
     operator_namespace: String,
     /// Objects of one kind reconciled at the same time.
@@ -25,32 +34,141 @@ pub struct Args {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "AIM_LOG_JSON")]
     log_json: bool,
+    /// Address of the `/livez`, `/readyz` and `/metrics` listener.
+    #[arg(long, env = "AIM_METRICS_BIND", default_value = "0.0.0.0:8080")]
+    metrics_bind: SocketAddr,
+    /// Run the controllers only while holding the `aim-engine` Lease (`--leader-elect=false` for a
+    /// single replica outside a Deployment).
+    #[arg(long, env = "AIM_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    leader_elect: bool,
+    /// Reconcile AIMServices only in these namespaces (repeat the flag or separate with commas);
+    /// all namespaces when absent. Models, templates and caches are reconciled everywhere.
+    #[arg(
+        long = "namespace",
+        env = "AIM_WATCH_NAMESPACES",
+        value_delimiter = ','
+    )]
+    namespaces: Vec<String>,
 }
 
-/// Runs the operator.
+/// Runs the operator. Exits 0 after a signal, non-zero when the lease was lost (so the pod
+/// restarts and competes again) or start-up failed.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     init_logging(args.log_json);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async {
-        let client = kube::Client::try_default()
+    runtime.block_on(operate(args))
+}
+
+async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
+    let signalled = CancellationToken::new();
+    let on_signal = signalled.clone();
+    tokio::spawn(async move {
+        signal::terminated().await;
+        on_signal.cancel();
+    });
+
+    let metrics = Metrics::default();
+    let readiness = Readiness::default();
+    let routes = health::router(readiness.clone(), metrics.clone());
+    let bound = health::spawn(args.metrics_bind, routes)
+        .await
+        .with_context(|| format!("listening on {}", args.metrics_bind))?;
+    tracing::info!(%bound, "serving /livez, /readyz and /metrics");
+
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API")?;
+    let policies = PolicyRuntime::new(RuntimeConfig::default())?;
+    let registry = PolicyRegistry::new(policies, OutputRules::new(args.operator_namespace.clone()))
+        .context("loading the embedded default policy")?;
+    let settings = Settings {
+        operator_namespace: args.operator_namespace.clone(),
+        resync_seconds: args.resync_seconds,
+    };
+    let scope = NamespaceScope::new(args.namespaces.iter().cloned());
+    let services_in = if scope.is_all() {
+        "all namespaces".to_owned()
+    } else {
+        scope.namespaces().collect::<Vec<_>>().join(",")
+    };
+    tracing::info!(operator_namespace = %settings.operator_namespace, %services_in, "aim-engine starting");
+
+    let watches = Watches::start(&client, scope);
+    tokio::select! {
+        filled = watches.wait_until_ready() => {
+            anyhow::ensure!(filled, "the watch caches stopped before they were filled");
+        }
+        () = signalled.cancelled() => return Ok(ExitCode::SUCCESS),
+    }
+    readiness.set_ready();
+    tracing::info!("watch caches filled");
+
+    let mut leadership = None;
+    if args.leader_elect {
+        let identity = leader::identity();
+        let mut campaign =
+            Leadership::campaign(client.clone(), &args.operator_namespace, &identity).await?;
+        tracing::info!(%identity, lease = leader::LEASE_NAME, "waiting for the leader lease");
+        tokio::select! {
+            acquired = campaign.acquired() => acquired?,
+            () = signalled.cancelled() => {
+                campaign.release().await;
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        tracing::info!(%identity, "leading; starting the controllers");
+        leadership = Some(campaign);
+    }
+
+    // Cancelled by a signal, or on its own when the lease is lost.
+    let stop = signalled.child_token();
+    let controllers = controller::run_with(
+        client,
+        watches,
+        Arc::new(registry),
+        settings,
+        args.concurrency,
+        metrics,
+        stop.clone(),
+    );
+    let mut controllers = std::pin::pin!(controllers);
+    let lost = tokio::select! {
+        () = &mut controllers => false,
+        () = lease_lost(leadership.as_mut()) => true,
+    };
+    if lost {
+        // Another replica may already be acting: stop quickly and restart to compete again.
+        tracing::error!("lost the leader lease; stopping the controllers");
+        stop.cancel();
+        if tokio::time::timeout(LOST_LEASE_DRAIN, controllers)
             .await
-            .context("connecting to the Kubernetes API")?;
-        let policies = PolicyRuntime::new(RuntimeConfig::default())?;
-        let registry =
-            PolicyRegistry::new(policies, OutputRules::new(args.operator_namespace.clone()))
-                .context("loading the embedded default policy")?;
-        let settings = Settings {
-            operator_namespace: args.operator_namespace.clone(),
-            resync_seconds: args.resync_seconds,
-        };
-        tracing::info!(operator_namespace = %settings.operator_namespace, "aim-engine starting");
-        controller::run(client, Arc::new(registry), settings, args.concurrency).await;
-        tracing::info!("aim-engine stopped");
-        Ok(ExitCode::SUCCESS)
+            .is_err()
+        {
+            tracing::warn!("reconciles still running after losing the lease; exiting anyway");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    if let Some(leadership) = leadership {
+        leadership.release().await;
+    }
+    tracing::info!("aim-engine stopped");
+    Ok(if signalled.is_cancelled() {
+        ExitCode::SUCCESS
+    } else {
+        // The controllers only return on a stop; anything else is unexpected.
+        ExitCode::FAILURE
     })
+}
+
+/// Resolves when the lease is lost; never without leader election.
+async fn lease_lost(leadership: Option<&mut Leadership>) {
+    match leadership {
+        Some(leadership) => leadership.lost().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn init_logging(json: bool) {

@@ -1,16 +1,19 @@
 //! What every reconcile shares: the client, the policies in force, the watch caches, the Event
-//! recorder and the backoff book-keeping.
+//! recorder, the backoff book-keeping, the metrics and the shutdown signal.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
 use super::error::Error;
 use super::stores::Stores;
+use crate::operator::Metrics;
 use crate::policy::{PlanFlow, PlanSubject, PolicyRegistry};
 use aim_api::policy::plan::{EventType as PlannedEventType, Plan, PlannedEvent};
 
@@ -30,6 +33,9 @@ pub struct Context {
     pub stores: Stores,
     pub settings: Settings,
     pub backoff: Backoff,
+    pub metrics: Metrics,
+    /// Cancelled when the controllers should stop taking work and let running reconciles finish.
+    pub shutdown: CancellationToken,
     recorder: Recorder,
 }
 
@@ -51,12 +57,38 @@ impl Context {
             stores,
             settings,
             backoff: Backoff::default(),
+            metrics: Metrics::default(),
+            shutdown: CancellationToken::new(),
         }
+    }
+
+    /// Records into `metrics` (the process's, served on `/metrics`) instead of a private registry.
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        Self { metrics, ..self }
+    }
+
+    /// Stops the controllers when `shutdown` is cancelled.
+    pub fn with_shutdown(self, shutdown: CancellationToken) -> Self {
+        Self { shutdown, ..self }
     }
 
     /// Runs the active policy for `flow` off the async threads (a call blocks for up to its deadline)
     /// and returns the checked plan.
     pub async fn plan(
+        &self,
+        flow: PlanFlow,
+        observation: &impl Serialize,
+        namespace: Option<String>,
+    ) -> Result<Plan, Error> {
+        let started = Instant::now();
+        let result = self.evaluate(flow, observation, namespace).await;
+        let outcome = result.as_ref().map_or_else(Error::reason, |_| "ok");
+        self.metrics
+            .policy_evaluation(flow, outcome, started.elapsed());
+        result
+    }
+
+    async fn evaluate(
         &self,
         flow: PlanFlow,
         observation: &impl Serialize,

@@ -1,5 +1,5 @@
 //! A controller whose main watch also keeps a [`DependencyIndex`], for the watches that map a
-//! changed object to the dependents it affects.
+//! changed object to the dependents it affects, limited to the namespaces in scope.
 
 use std::sync::Arc;
 
@@ -10,9 +10,21 @@ use kube::{Api, Client};
 use serde::de::DeserializeOwned;
 
 use super::dependency_index::{DependencyIndex, Dependent};
+use super::scope::NamespaceScope;
 
 /// A controller for every `K` in the cluster, and the index its watch maintains.
 pub fn controller<K>(client: &Client) -> (Controller<K>, Arc<DependencyIndex<K>>)
+where
+    K: Dependent + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    controller_in(client, NamespaceScope::default())
+}
+
+/// A controller for every `K` in `scope`, and the index its watch maintains.
+pub fn controller_in<K>(
+    client: &Client,
+    scope: NamespaceScope,
+) -> (Controller<K>, Arc<DependencyIndex<K>>)
 where
     K: Dependent + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
@@ -21,6 +33,7 @@ where
     let observer = index.clone();
     let objects = watcher(Api::<K>::all(client.clone()), watcher::Config::default())
         .default_backoff()
+        .try_filter_map(move |event| futures::future::ready(Ok(scope.filter(event))))
         .map_ok(move |event| {
             observer.observe(&event);
             event

@@ -57,6 +57,7 @@ where
     }
     ctx.publish(subject, &plan.events).await;
     ctx.backoff.reset(&key(subject));
+    ctx.metrics.set_in_backoff(ctx.backoff.len());
     let resync = Duration::from_secs(ctx.settings.resync_seconds);
     Ok(Action::requeue(
         plan.requeue_after_seconds

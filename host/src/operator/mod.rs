@@ -1,0 +1,10 @@
+//! What turns the controllers into a process fit for a cluster: the health and metrics listener,
+//! leader election on a Lease, and stopping on signals.
+
+pub mod health;
+pub mod leader;
+pub mod metrics;
+pub mod signal;
+
+pub use health::Readiness;
+pub use metrics::Metrics;
