@@ -7,7 +7,7 @@ use aim_api::conditions::AIMTemplateStatusEnum;
 use aim_api::kserve::{ClusterServingRuntime, ServingRuntime};
 use aim_api::v1alpha1::{
     AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel,
-    AIMRuntimeConfig, AIMServiceTemplate,
+    AIMRuntimeConfig, AIMServiceTemplate, AIMServiceTemplateStatus,
 };
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Node;
@@ -42,20 +42,8 @@ async fn reconcile_namespaced(
         .namespace()
         .ok_or_else(|| Error::InvalidObject("a template without a namespace".into()))?;
     let snapshot = ctx.stores.snapshot_for(&namespace);
-    let ready = template
-        .status
-        .as_ref()
-        .is_some_and(|s| s.status == AIMTemplateStatusEnum::Ready);
-    let log = if ready {
-        None
-    } else {
-        finished_discovery_log(
-            &ctx,
-            &namespace,
-            &owned_by(&snapshot.jobs, template.as_ref()),
-        )
-        .await?
-    };
+    let jobs = owned_by(&snapshot.jobs, template.as_ref());
+    let log = discovery_result(&ctx, &namespace, template.status.as_ref(), &jobs).await?;
     let observation = snapshot.template_observation(
         Scoped::Namespaced(&template),
         &ctx.settings.operator_namespace,
@@ -71,23 +59,25 @@ async fn reconcile_cluster(
 ) -> Result<Action, Error> {
     let namespace = ctx.settings.operator_namespace.clone();
     let snapshot = ctx.stores.snapshot_for(&namespace);
-    let ready = template
-        .status
-        .as_ref()
-        .is_some_and(|s| s.status == AIMTemplateStatusEnum::Ready);
-    let log = if ready {
-        None
-    } else {
-        finished_discovery_log(
-            &ctx,
-            &namespace,
-            &owned_by(&snapshot.jobs, template.as_ref()),
-        )
-        .await?
-    };
+    let jobs = owned_by(&snapshot.jobs, template.as_ref());
+    let log = discovery_result(&ctx, &namespace, template.status.as_ref(), &jobs).await?;
     let observation = snapshot.template_observation(Scoped::Cluster(&template), &namespace, log);
     let api = Api::all(ctx.client.clone());
     pipeline::reconcile(&ctx, &CLUSTER, &api, template.as_ref(), &observation).await
+}
+
+/// The log of the newest discovery Job, when it succeeded and the template still needs it (a
+/// Ready template never looks at its Job again).
+async fn discovery_result(
+    ctx: &Context,
+    namespace: &str,
+    status: Option<&AIMServiceTemplateStatus>,
+    jobs: &[Job],
+) -> Result<Option<String>, Error> {
+    if status.is_some_and(|s| s.status == AIMTemplateStatusEnum::Ready) {
+        return Ok(None);
+    }
+    finished_discovery_log(ctx, namespace, jobs).await
 }
 
 /// The log of the newest discovery Job, when it succeeded.
