@@ -4,14 +4,18 @@
 // The generated bindings implement the canonical ABI with `unsafe` code; none is written by hand.
 #![allow(unsafe_code)]
 
-wit_bindgen::generate!({ path: "../wit", world: "policy" });
+wit_bindgen::generate!({ path: "../wit", world: "default-policy" });
 
-use exports::aim::policy::metadata::{self, PolicyInfo, PolicyInterface};
-use exports::aim::policy::paths::{self, PathRequest};
-use exports::aim::policy::planner;
-use exports::aim::policy::selection::{self, SelectionReason, SelectionRequest, TemplateScope};
+use std::sync::OnceLock;
 
-use aim::policy::types::{PolicyError, Rejection};
+use exports::aim::policy::metadata::{self, PolicyInfo};
+use exports::aim::policy::{paths, planner, selection};
+
+use aim::policy::custom;
+use aim::policy::types::{
+    Candidate, Overrides, PathRequest, PolicyError, PolicyInterface, Rejection, SelectionReason,
+    SelectionRequest, TemplateScope,
+};
 
 use crate::PolicyFailure;
 use crate::planner::{Flow, plan_json};
@@ -56,7 +60,9 @@ impl paths::Guest for DefaultPolicy {
 }
 
 impl selection::Guest for DefaultPolicy {
-    fn select_template(request: SelectionRequest) -> Result<selection::Selection, PolicyError> {
+    fn select_template(
+        request: SelectionRequest,
+    ) -> Result<aim::policy::types::Selection, PolicyError> {
         let candidates: Vec<logic::Candidate> = request
             .candidates
             .into_iter()
@@ -80,7 +86,7 @@ impl selection::Guest for DefaultPolicy {
                     .map_err(|_| PolicyError::InvalidInput("too many candidates".to_string()))
             })
             .transpose()?;
-        Ok(selection::Selection {
+        Ok(aim::policy::types::Selection {
             index,
             name: chosen
                 .index
@@ -98,7 +104,7 @@ impl selection::Guest for DefaultPolicy {
     }
 }
 
-fn candidate_from_wit(candidate: selection::Candidate) -> logic::Candidate {
+fn candidate_from_wit(candidate: Candidate) -> logic::Candidate {
     logic::Candidate {
         name: candidate.name,
         namespace: candidate.namespace,
@@ -130,5 +136,99 @@ impl planner::Guest for DefaultPolicy {
     }
     fn plan_model_cache(observation: String) -> Result<String, PolicyError> {
         Ok(plan_json(Flow::ModelCache, &observation)?)
+    }
+}
+
+/// The interfaces the custom policy answers in this call; asked once per instance (each call
+/// gets a fresh instance, so the answer is per call).
+fn overridden(interface: PolicyInterface) -> bool {
+    static OVERRIDDEN: OnceLock<Vec<PolicyInterface>> = OnceLock::new();
+    OVERRIDDEN
+        .get_or_init(custom::overridden)
+        .contains(&interface)
+}
+
+impl From<PolicyError> for PolicyFailure {
+    fn from(error: PolicyError) -> Self {
+        match error {
+            PolicyError::Rejected(rejection) => PolicyFailure::Rejected {
+                reason: rejection.reason,
+                message: rejection.message,
+            },
+            PolicyError::InvalidInput(message) => PolicyFailure::InvalidInput(message),
+            // Filtered out by the callers below.
+            PolicyError::Unsupported => PolicyFailure::InvalidInput("unsupported".to_string()),
+        }
+    }
+}
+
+/// The custom policy's route path, when it renders paths.
+pub(crate) fn custom_render_path(
+    service: &serde_json::Value,
+    template: Option<&str>,
+) -> Option<Result<String, PolicyFailure>> {
+    if !overridden(PolicyInterface::Paths) {
+        return None;
+    }
+    let request = PathRequest {
+        service_json: service.to_string(),
+        path_template: template.map(str::to_owned),
+    };
+    match custom::render_path(&request) {
+        Err(PolicyError::Unsupported) => None,
+        answer => Some(answer.map_err(PolicyFailure::from)),
+    }
+}
+
+/// The custom policy's template selection, when it selects templates.
+pub(crate) fn custom_select_template(
+    candidates: &[logic::Candidate],
+    available_gpu_models: &[String],
+    overrides: Option<&logic::Overrides>,
+) -> Option<Result<logic::Selection, PolicyFailure>> {
+    if !overridden(PolicyInterface::Selection) {
+        return None;
+    }
+    let request = SelectionRequest {
+        candidates: candidates.iter().map(candidate_to_wit).collect(),
+        available_gpu_models: available_gpu_models.to_vec(),
+        overrides: overrides.map(|o| Overrides {
+            metric: o.metric.clone(),
+            precision: o.precision.clone(),
+            gpu_model: o.gpu_model.clone(),
+            gpu_count: o.gpu_count,
+        }),
+    };
+    match custom::select_template(&request) {
+        Err(PolicyError::Unsupported) => None,
+        Err(error) => Some(Err(error.into())),
+        Ok(chosen) => Some(Ok(logic::Selection {
+            index: chosen.index.and_then(|i| usize::try_from(i).ok()),
+            count: usize::try_from(chosen.count).unwrap_or(usize::MAX),
+            reason: match chosen.reason {
+                SelectionReason::Selected => logic::Reason::Selected,
+                SelectionReason::NoCandidates => logic::Reason::NoCandidates,
+                SelectionReason::NoneReady => logic::Reason::NoneReady,
+                SelectionReason::NoneAvailable => logic::Reason::NoneAvailable,
+                SelectionReason::Ambiguous => logic::Reason::Ambiguous,
+            },
+        })),
+    }
+}
+
+fn candidate_to_wit(candidate: &logic::Candidate) -> Candidate {
+    Candidate {
+        name: candidate.name.clone(),
+        namespace: candidate.namespace.clone(),
+        scope: match candidate.scope {
+            logic::Scope::Namespace => TemplateScope::Namespace,
+            logic::Scope::Cluster => TemplateScope::Cluster,
+        },
+        status: candidate.status.clone(),
+        metric: candidate.metric.clone(),
+        precision: candidate.precision.clone(),
+        gpu_model: candidate.gpu_model.clone(),
+        gpu_count: candidate.gpu_count,
+        derived: candidate.derived,
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod cluster_gpus;
 pub mod conditions;
+pub mod custom;
 pub mod flows;
 pub mod gpu;
 pub mod hash;

@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
 use crate::PolicyFailure;
-use crate::paths::render_path;
+use crate::custom::render_path;
 use crate::resource_names::http_route_name;
 use crate::runtime_config::EffectiveRuntimeConfig;
 

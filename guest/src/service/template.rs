@@ -13,8 +13,10 @@ use k8s_openapi::api::core::v1::EnvVar;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
+use crate::PolicyFailure;
+use crate::custom::select_template;
 use crate::resource_names::derived_template_name;
-use crate::selection::{Candidate, Overrides, Reason, Scope, select_template};
+use crate::selection::{Candidate, Overrides, Reason, Scope};
 
 /// A template the service resolved to, namespaced or cluster-scoped.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,10 +57,7 @@ pub enum TemplateResolution {
     /// The named template (or the base of a derived one) does not exist.
     NotFound { message: String },
     /// Auto-selection failed: `TemplateNotFound` or `TemplateSelectionAmbiguous`.
-    NotSelected {
-        reason: &'static str,
-        message: String,
-    },
+    NotSelected { reason: String, message: String },
     /// Templates exist for the model but none is Ready yet.
     NoneReady,
     /// Auto-selection waits for the model.
@@ -129,35 +128,65 @@ fn auto_select(
     let list: Vec<Candidate> = templates.iter().map(candidate).collect();
     if let Some(overrides) = overrides {
         let wanted = selection_overrides(overrides);
-        let exact = select_template(&list, gpus, Some(&wanted));
+        let exact = select_template(&list, gpus, Some(&wanted)).map_err(refused)?;
         if let (Reason::Selected, Some(index)) = (exact.reason, exact.index) {
-            return Ok(Selected::Exact(templates[index].clone()));
+            return Ok(Selected::Exact(chosen(&templates, index)?));
         }
     }
-    let best = select_template(&list, gpus, None);
+    let best = select_template(&list, gpus, None).map_err(refused)?;
     match (best.reason, best.index) {
         (Reason::Selected, Some(index)) if overrides.is_some() => {
-            Ok(Selected::Base(templates[index].clone()))
+            Ok(Selected::Base(chosen(&templates, index)?))
         }
-        (Reason::Selected, Some(index)) => Ok(Selected::Exact(templates[index].clone())),
+        (Reason::Selected, Some(index)) => Ok(Selected::Exact(chosen(&templates, index)?)),
         (Reason::NoneReady, _) => Err(TemplateResolution::NoneReady),
         (Reason::Ambiguous, _) => Err(TemplateResolution::NotSelected {
-            reason: aim_api::conditions::reasons::TEMPLATE_SELECTION_AMBIGUOUS,
+            reason: aim_api::conditions::reasons::TEMPLATE_SELECTION_AMBIGUOUS.to_owned(),
             message: format!(
                 "Multiple templates ({}) satisfy model {model:?}",
                 best.count
             ),
         }),
         (Reason::NoCandidates, _) => Err(TemplateResolution::NotSelected {
-            reason: aim_api::conditions::reasons::TEMPLATE_NOT_FOUND,
+            reason: aim_api::conditions::reasons::TEMPLATE_NOT_FOUND.to_owned(),
             message: format!("No templates found for model {model:?}"),
         }),
         _ => Err(TemplateResolution::NotSelected {
-            reason: aim_api::conditions::reasons::TEMPLATE_NOT_FOUND,
+            reason: aim_api::conditions::reasons::TEMPLATE_NOT_FOUND.to_owned(),
             message: format!(
                 "No available templates match the service requirements for model {model:?}"
             ),
         }),
+    }
+}
+
+/// The candidate a selection chose; a custom selection may name an index that does not exist.
+fn chosen(
+    templates: &[ResolvedTemplate],
+    index: usize,
+) -> Result<ResolvedTemplate, TemplateResolution> {
+    templates
+        .get(index)
+        .cloned()
+        .ok_or_else(|| TemplateResolution::NotSelected {
+            reason: "PolicyOutputInvalid".to_owned(),
+            message: format!(
+                "The template selection chose candidate {index} of {}",
+                templates.len()
+            ),
+        })
+}
+
+/// A selection that failed (only a custom policy's can) stops the service with its reason.
+fn refused(failure: PolicyFailure) -> TemplateResolution {
+    match failure {
+        PolicyFailure::Rejected { reason, message } => {
+            TemplateResolution::NotSelected { reason, message }
+        }
+        PolicyFailure::InvalidInput(message) => TemplateResolution::NotSelected {
+            reason: "PolicyInvalidInput".to_owned(),
+            message,
+        },
     }
 }
 

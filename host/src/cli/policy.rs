@@ -3,6 +3,7 @@
 //! * `check FILE.wasm` loads the policy exactly as the operator would and prints what it is.
 //!   Exit 0 when it loads, 1 when it is invalid, 2 on usage errors (including an unreadable file).
 //! * `bench [FILE.wasm | --default]` measures fresh-instance and warm calls.
+//! * `test FILE.wasm FIXTURES/` runs fixtures with golden output ([`super::policy_test`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::policy_test::{TestArgs, run_test};
 use crate::policy::bench::{BenchCall, BenchReport, bench};
 use crate::policy::{
     CacheLocation, DEFAULT_POLICY_WASM, Digest, LoadedPolicy, PathRequest, PlanFlow,
@@ -29,6 +31,8 @@ enum PolicyCommand {
     Check(CheckArgs),
     /// Measure a policy: fresh instance + call, warm call, evaluations per second on one core.
     Bench(BenchArgs),
+    /// Run a policy against a directory of fixtures and compare with their golden output.
+    Test(TestCommand),
 }
 
 /// Options shared by both commands: how the policy is loaded.
@@ -37,15 +41,30 @@ struct LoadOptions {
     /// Refuse the policy unless its sha256 is this (`sha256:<hex>`).
     #[arg(long)]
     digest: Option<Digest>,
+    #[command(flatten)]
+    limits: LimitOptions,
+    /// Compile in memory instead of using the precompile cache.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+/// The limits each call of the policy runs with.
+#[derive(clap::Args)]
+struct LimitOptions {
     /// Per-call deadline in milliseconds (at most 2000).
     #[arg(long, default_value_t = 250)]
     deadline_ms: u64,
     /// Per-call memory budget in MiB, all memories together.
     #[arg(long, default_value_t = 64)]
     memory_mib: usize,
-    /// Compile in memory instead of using the precompile cache.
-    #[arg(long)]
-    no_cache: bool,
+}
+
+#[derive(clap::Args)]
+struct TestCommand {
+    #[command(flatten)]
+    test: TestArgs,
+    #[command(flatten)]
+    limits: LimitOptions,
 }
 
 #[derive(clap::Args)]
@@ -93,6 +112,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     match &args.command {
         PolicyCommand::Check(check) => run_check(check),
         PolicyCommand::Bench(bench_args) => run_bench(bench_args),
+        PolicyCommand::Test(test) => run_test(&test.test, limits(&test.limits)),
     }
 }
 
@@ -108,7 +128,7 @@ fn runtime(load: &LoadOptions) -> anyhow::Result<std::sync::Arc<PolicyRuntime>> 
     })?)
 }
 
-fn limits(load: &LoadOptions) -> PolicyLimits {
+fn limits(load: &LimitOptions) -> PolicyLimits {
     PolicyLimits {
         deadline: Duration::from_millis(load.deadline_ms),
         memory_bytes: load.memory_mib.saturating_mul(1 << 20),
@@ -129,7 +149,7 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let runtime = runtime(&args.load)?;
-    match runtime.load(&wasm, args.load.digest.as_ref(), limits(&args.load)) {
+    match runtime.load(&wasm, args.load.digest.as_ref(), limits(&args.load.limits)) {
         Ok(policy) => {
             print_policy(&policy, &runtime);
             Ok(ExitCode::SUCCESS)
@@ -184,7 +204,7 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         None => DEFAULT_POLICY_WASM.to_vec(),
     };
     let runtime = runtime(&args.load)?;
-    let policy = match runtime.load(&wasm, args.load.digest.as_ref(), limits(&args.load)) {
+    let policy = match runtime.load(&wasm, args.load.digest.as_ref(), limits(&args.load.limits)) {
         Ok(policy) => policy,
         Err(error) => {
             eprintln!("error: {error} ({})", error.reason());

@@ -2,14 +2,14 @@
 //! and the status it would report, without a cluster. Exit 0 when every service was planned,
 //! 1 when a policy failed for any of them, 2 when the input could not be read.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::policy::{
-    CacheLocation, OutputRules, PolicyLimits, PolicyRuntime, PolicySet, RuntimeConfig,
+    CacheLocation, Digest, OutputRules, PolicyLimits, PolicyRuntime, PolicySet, RuntimeConfig,
     load_default_policy,
 };
 use crate::render::output::Format;
@@ -38,6 +38,28 @@ pub struct Args {
     operator_namespace: String,
 }
 
+/// The embedded default policy, with `custom` (its bytes, pinned digest and limits) in front,
+/// loaded without a precompile cache: one-off commands compile in memory.
+pub(crate) fn offline_policies(
+    custom: Option<(&[u8], Option<&Digest>, PolicyLimits)>,
+    operator_namespace: &str,
+) -> anyhow::Result<PolicySet> {
+    let runtime = PolicyRuntime::new(RuntimeConfig {
+        cache: CacheLocation::Disabled,
+        ..RuntimeConfig::default()
+    })?;
+    let default = load_default_policy(&runtime).context("loading the embedded default policy")?;
+    let custom = match custom {
+        Some((wasm, digest, limits)) => Some(Arc::new(runtime.load(wasm, digest, limits)?)),
+        None => None,
+    };
+    Ok(PolicySet::new(
+        custom,
+        default,
+        Arc::new(OutputRules::new(operator_namespace.to_owned())),
+    ))
+}
+
 /// Renders every service and prints the result.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let snapshot = match input::load(&args.files) {
@@ -51,27 +73,21 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("error: no AIMService found in the input");
         return Ok(ExitCode::from(2));
     }
-    let runtime = PolicyRuntime::new(RuntimeConfig {
-        cache: CacheLocation::Disabled,
-        ..RuntimeConfig::default()
-    })?;
-    let default = load_default_policy(&runtime).context("loading the embedded default policy")?;
     let custom = match &args.policy {
         Some(path) => {
-            let wasm =
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let loaded = runtime
-                .load(&wasm, None, PolicyLimits::default())
-                .with_context(|| format!("loading policy {}", path.display()))?;
-            Some(Arc::new(loaded))
+            Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
         }
         None => None,
     };
-    let policies = PolicySet::new(
-        custom,
-        default,
-        Arc::new(OutputRules::new(args.operator_namespace.clone())),
-    );
+    let custom = custom
+        .as_deref()
+        .map(|wasm| (wasm, None, PolicyLimits::default()));
+    let policies = offline_policies(custom, &args.operator_namespace).with_context(|| {
+        format!(
+            "loading policy {}",
+            args.policy.as_deref().unwrap_or(Path::new("")).display()
+        )
+    })?;
     let rendered = render(&snapshot, &policies);
     print!("{}", output::format(&rendered, args.output));
     let mut failed = false;

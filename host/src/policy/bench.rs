@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use wasmtime::Store;
 
 use super::bindings::{PathRequest, SelectionRequest};
+use super::delegation::Delegation;
 use super::engine::deadline_ticks;
 use super::error::PolicyError;
 use super::loaded::{LoadedPolicy, PlanFlow, Reply};
@@ -87,11 +88,15 @@ pub fn bench(
 fn fresh_call(policy: &LoadedPolicy, call: &BenchCall) -> Result<(), PolicyError> {
     match call {
         BenchCall::Info => policy.call_info().map(drop),
-        BenchCall::RenderPath(request) => policy.render_path(request).and_then(answered),
-        BenchCall::SelectTemplate(request) => policy.select_template(request).and_then(answered),
-        BenchCall::Plan(flow, observation) => {
-            policy.plan_raw(*flow, observation).and_then(answered)
-        }
+        BenchCall::RenderPath(request) => policy
+            .render_path(request, &Delegation::none())
+            .and_then(answered),
+        BenchCall::SelectTemplate(request) => policy
+            .select_template(request, &Delegation::none())
+            .and_then(answered),
+        BenchCall::Plan(flow, observation) => policy
+            .plan_raw(*flow, observation, &Delegation::none())
+            .and_then(answered),
     }
 }
 
@@ -111,7 +116,10 @@ fn warm_calls(
     iterations: usize,
 ) -> Result<Vec<Duration>, PolicyError> {
     let parts = policy.parts();
-    let mut store = Store::new(parts.engine, CallState::new(policy.limits()));
+    let mut store = Store::new(
+        parts.engine,
+        CallState::new(policy.limits(), Delegation::none()),
+    );
     store.limiter(|state| &mut state.budget);
     // Generous: the loop as a whole must not hit the per-call deadline.
     store.set_epoch_deadline(

@@ -8,6 +8,7 @@ use std::time::Duration;
 use wasmtime::component::{Instance, InstancePre};
 use wasmtime::{Engine, Store, Trap};
 
+use super::delegation::Delegation;
 use super::engine::deadline_ticks;
 use super::error::PolicyError;
 use super::limits::PolicyLimits;
@@ -23,6 +24,7 @@ pub(super) struct CallTarget<'a> {
     pub limits: PolicyLimits,
     pub tick: Duration,
     pub policy_name: &'a str,
+    pub delegation: &'a Delegation,
 }
 
 /// Instantiates the policy in a fresh store and runs `body` against the instance.
@@ -30,7 +32,10 @@ pub(super) fn call<R>(
     target: &CallTarget<'_>,
     body: impl FnOnce(&mut Store<CallState>, &Instance) -> wasmtime::Result<R>,
 ) -> Result<R, PolicyError> {
-    let mut store = Store::new(target.engine, CallState::new(target.limits));
+    let mut store = Store::new(
+        target.engine,
+        CallState::new(target.limits, target.delegation.clone()),
+    );
     store.limiter(|state| &mut state.budget);
     store.set_epoch_deadline(deadline_ticks(target.limits.deadline, target.tick));
     let outcome = target
@@ -43,6 +48,9 @@ pub(super) fn call<R>(
 }
 
 fn classify(error: &wasmtime::Error, state: &CallState, limits: &PolicyLimits) -> PolicyError {
+    if let Some(nested) = &state.nested_failure {
+        return nested.clone();
+    }
     if state.budget.exceeded() {
         return PolicyError::MemoryExceeded {
             limit_bytes: limits.memory_bytes,

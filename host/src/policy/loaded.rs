@@ -10,12 +10,13 @@ use wasmtime::Engine;
 use wasmtime::component::InstancePre;
 
 use super::bindings::{
-    METADATA_EXPORT, PATHS_EXPORT, PLANNER_EXPORT, PathRequest, PolicyInfo, PolicyInterface,
-    SELECTION_EXPORT, Selection, SelectionRequest, WitPolicyError, metadata, paths, planner,
-    selection,
+    METADATA_EXPORT, PATHS_EXPORT, PLANNER_EXPORT, PathRequest, PlanFlowWit, PolicyInfo,
+    PolicyInterface, SELECTION_EXPORT, Selection, SelectionRequest, WitPolicyError, metadata,
+    paths, planner, selection,
 };
 use super::cache::CacheOutcome;
 use super::call::{CallTarget, call};
+use super::delegation::Delegation;
 use super::digest::Digest;
 use super::error::PolicyError;
 use super::limits::PolicyLimits;
@@ -48,6 +49,18 @@ impl PlanFlow {
             PlanFlow::Model => "plan-model",
             PlanFlow::TemplateCache => "plan-template-cache",
             PlanFlow::ModelCache => "plan-model-cache",
+        }
+    }
+}
+
+impl From<PlanFlowWit> for PlanFlow {
+    fn from(flow: PlanFlowWit) -> Self {
+        match flow {
+            PlanFlowWit::Service => PlanFlow::Service,
+            PlanFlowWit::Template => PlanFlow::Template,
+            PlanFlowWit::Model => PlanFlow::Model,
+            PlanFlowWit::TemplateCache => PlanFlow::TemplateCache,
+            PlanFlowWit::ModelCache => PlanFlow::ModelCache,
         }
     }
 }
@@ -173,7 +186,7 @@ impl LoadedPolicy {
     /// Calls `info` and, in the same instance, type-checks every exported interface, so a
     /// mismatched signature is reported at load time rather than on the first real call.
     fn read_metadata(&self) -> Result<PolicyInfo, PolicyError> {
-        let outcome = call(&self.target(), |store, instance| {
+        let outcome = call(&self.target(&Delegation::none()), |store, instance| {
             let checked = [
                 self.paths
                     .as_ref()
@@ -199,8 +212,9 @@ impl LoadedPolicy {
         })
     }
 
-    fn target(&self) -> CallTarget<'_> {
+    fn target<'a>(&'a self, delegation: &'a Delegation) -> CallTarget<'a> {
         CallTarget {
+            delegation,
             engine: &self.engine,
             pre: &self.pre,
             limits: self.limits,
@@ -249,18 +263,23 @@ impl LoadedPolicy {
 
     /// Calls `metadata.info` in a fresh instance (what `policy bench` measures).
     pub fn call_info(&self) -> Result<PolicyInfo, PolicyError> {
-        call(&self.target(), |store, instance| {
+        call(&self.target(&Delegation::none()), |store, instance| {
             self.metadata
                 .load(&mut *store, instance)?
                 .call_info(&mut *store)
         })
     }
 
-    pub fn render_path(&self, request: &PathRequest) -> Result<Reply<String>, PolicyError> {
+    /// Renders a route path; `delegation` says which other policies the call may consult.
+    pub fn render_path(
+        &self,
+        request: &PathRequest,
+        delegation: &Delegation,
+    ) -> Result<Reply<String>, PolicyError> {
         let Some(paths) = &self.paths else {
             return Ok(Reply::Unsupported);
         };
-        let answer = call(&self.target(), |store, instance| {
+        let answer = call(&self.target(delegation), |store, instance| {
             paths
                 .load(&mut *store, instance)?
                 .call_render_path(&mut *store, request)
@@ -271,11 +290,12 @@ impl LoadedPolicy {
     pub fn select_template(
         &self,
         request: &SelectionRequest,
+        delegation: &Delegation,
     ) -> Result<Reply<Selection>, PolicyError> {
         let Some(selection) = &self.selection else {
             return Ok(Reply::Unsupported);
         };
-        let answer = call(&self.target(), |store, instance| {
+        let answer = call(&self.target(delegation), |store, instance| {
             selection
                 .load(&mut *store, instance)?
                 .call_select_template(&mut *store, request)
@@ -289,11 +309,12 @@ impl LoadedPolicy {
         &self,
         flow: PlanFlow,
         observation: &str,
+        delegation: &Delegation,
     ) -> Result<Reply<String>, PolicyError> {
         let Some(planner) = &self.planner else {
             return Ok(Reply::Unsupported);
         };
-        let answer = call(&self.target(), |store, instance| {
+        let answer = call(&self.target(delegation), |store, instance| {
             let guest = planner.load(&mut *store, instance)?;
             match flow {
                 PlanFlow::Service => guest.call_plan_service(&mut *store, observation),

@@ -15,6 +15,7 @@ mod bindings;
 mod cache;
 mod call;
 pub mod checks;
+mod delegation;
 mod digest;
 mod embedded;
 mod engine;
@@ -33,6 +34,7 @@ pub use bindings::{
 };
 pub use cache::{CacheOutcome, default_cache_dir};
 pub use checks::{OutputRules, PlanSubject};
+pub use delegation::Delegation;
 pub use digest::{Digest, DigestParseError};
 pub use embedded::{DEFAULT_POLICY_WASM, load_default_policy};
 pub use engine::{Allocator, DEFAULT_TICK};

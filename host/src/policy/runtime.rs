@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
-use super::bindings::Policy;
+use super::bindings::Operator;
 use super::cache::{CacheOutcome, PrecompileCache, default_cache_dir};
 use super::digest::Digest;
 use super::engine::{Allocator, DEFAULT_TICK, build_engine, start_epoch_ticker};
@@ -85,7 +85,7 @@ impl PolicyRuntime {
         let mut linker = Linker::<CallState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
-        Policy::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
+        Operator::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
             .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
         let cache = match config.cache {
             CacheLocation::Disabled => None,

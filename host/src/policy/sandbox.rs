@@ -10,6 +10,8 @@ use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
+use super::delegation::Delegation;
+use super::error::PolicyError;
 use super::limits::{MemoryBudget, PolicyLimits};
 use super::output::CappedOutput;
 
@@ -33,10 +35,14 @@ pub struct CallState {
     pub(super) budget: MemoryBudget,
     pub(super) stdout: CappedOutput,
     pub(super) stderr: CappedOutput,
+    /// The other policies this call may reach through the `defaults` and `custom` imports.
+    pub(super) delegation: Delegation,
+    /// Set when a nested policy call failed outright; the outer call fails with it.
+    pub(super) nested_failure: Option<PolicyError>,
 }
 
 impl CallState {
-    pub fn new(limits: PolicyLimits) -> Self {
+    pub fn new(limits: PolicyLimits, delegation: Delegation) -> Self {
         let stdout = CappedOutput::new(limits.output_bytes);
         let stderr = CappedOutput::new(limits.output_bytes);
         let wasi = WasiCtx::builder()
@@ -54,6 +60,8 @@ impl CallState {
             budget: MemoryBudget::new(limits),
             stdout,
             stderr,
+            delegation,
+            nested_failure: None,
         }
     }
 }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::bindings::{PathRequest, Selection, SelectionRequest};
+use super::bindings::{PathRequest, PolicyInterface, Selection, SelectionRequest};
 use super::checks::{OutputRules, PlanSubject, check_plan};
+use super::delegation::Delegation;
 use super::error::PolicyError;
 use super::loaded::{LoadedPolicy, PlanFlow, Reply};
 
@@ -41,11 +42,15 @@ impl PolicySet {
     }
 
     pub fn render_path(&self, request: &PathRequest) -> Result<String, PolicyError> {
-        self.first_answer(|policy| policy.render_path(request))
+        self.first_answer(PolicyInterface::Paths, |policy, delegation| {
+            policy.render_path(request, delegation)
+        })
     }
 
     pub fn select_template(&self, request: &SelectionRequest) -> Result<Selection, PolicyError> {
-        self.first_answer(|policy| policy.select_template(request))
+        self.first_answer(PolicyInterface::Selection, |policy, delegation| {
+            policy.select_template(request, delegation)
+        })
     }
 
     /// Plans `flow` for `subject` and returns the checked plan document.
@@ -55,20 +60,29 @@ impl PolicySet {
         observation: &str,
         subject: &PlanSubject,
     ) -> Result<Value, PolicyError> {
-        let text = self.first_answer(|policy| policy.plan_raw(flow, observation))?;
+        let text = self.first_answer(PolicyInterface::Planner, |policy, delegation| {
+            policy.plan_raw(flow, observation, delegation)
+        })?;
         check_plan(&text, subject, &self.rules)
     }
 
+    /// Asks the custom policy, then the default. Either may consult the other (see
+    /// [`Delegation`]); the custom `interface` already asked is never asked again.
     fn first_answer<T>(
         &self,
-        call: impl Fn(&LoadedPolicy) -> Result<Reply<T>, PolicyError>,
+        interface: PolicyInterface,
+        call: impl Fn(&LoadedPolicy, &Delegation) -> Result<Reply<T>, PolicyError>,
     ) -> Result<T, PolicyError> {
-        if let Some(custom) = &self.custom
-            && let Reply::Answer(answer) = call(custom)?
-        {
-            return Ok(answer);
+        let custom = self.custom.as_ref();
+        let already_asked = custom.is_some().then_some(interface);
+        if let Some(custom) = custom {
+            let delegation = Delegation::within_set(Some(custom), &self.default, Some(interface));
+            if let Reply::Answer(answer) = call(custom, &delegation)? {
+                return Ok(answer);
+            }
         }
-        match call(&self.default)? {
+        let delegation = Delegation::within_set(custom, &self.default, already_asked);
+        match call(&self.default, &delegation)? {
             Reply::Answer(answer) => Ok(answer),
             // The embedded default implements everything; reaching this is a build defect.
             Reply::Unsupported => Err(PolicyError::Incompatible {

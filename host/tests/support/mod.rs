@@ -41,6 +41,14 @@ pub fn hostile_policy_wasm() -> &'static [u8] {
     WASM.get_or_init(|| build_test_component("aim-policy-hostile", "aim_policy_hostile.wasm"))
 }
 
+/// The example policy of `policies/rust-team-routes` (paths and a planner wrapping the default).
+pub fn team_routes_policy_wasm() -> &'static [u8] {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| {
+        build_test_component("aim-policy-team-routes", "aim_policy_team_routes.wasm")
+    })
+}
+
 /// Builds a workspace guest crate for `wasm32-wasip2` with the same settings as the default
 /// policy (host/build.rs), so both share one set of artifacts in `<target>/wasm`.
 fn build_test_component(package: &str, artifact: &str) -> Vec<u8> {
