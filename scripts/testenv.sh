@@ -2,11 +2,13 @@
 # Runs one test control plane (etcd, kube-apiserver, kube-controller-manager) for a whole test run,
 # so every test binary shares it instead of starting its own.
 #
-#   source scripts/testenv.sh            # starts it; exports KUBECONFIG and AIM_TESTENV_SHARED=1;
+#   source scripts/testenv.sh            # starts it; exports KUBECONFIG, AIM_TESTENV_SHARED=1 and
+#                                        # AIM_TESTENV_HELM (the Helm CLI the chart tests use);
 #                                        # stops it when the sourcing shell exits (EXIT trap)
 #   scripts/testenv.sh cargo test ...    # runs one command against it, then stops it
 #
-# The first run builds the control plane from source (minutes; see tests/k8s/build.sh).
+# The first run builds the control plane and Helm from source (minutes; see tests/k8s/build.sh and
+# tests/k8s/build-helm.sh).
 
 _testenv_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -23,6 +25,9 @@ testenv_down() {
 
 testenv_up() {
   "$_testenv_root/tests/k8s/build.sh" || return 1
+  # The Helm CLI the chart tests use (tests/tests/helm_chart.rs); the script prints only its path.
+  local helm
+  helm="$("$_testenv_root/tests/k8s/build-helm.sh")" || return 1
   # Compiled first, so the start-up timeout below never includes a cold cargo build.
   (cd "$_testenv_root" && cargo build -q -p aim-tests --bin testenv) || return 1
   TESTENV_DIR="$(mktemp -d "${TMPDIR:-/tmp}/aim-testenv-run.XXXXXX")"
@@ -43,7 +48,7 @@ testenv_up() {
     sleep 0.1
   done
   grep -m1 '^testenv ready' "$TESTENV_DIR/testenv.log" || true
-  export KUBECONFIG="$TESTENV_DIR/kubeconfig" AIM_TESTENV_SHARED=1
+  export KUBECONFIG="$TESTENV_DIR/kubeconfig" AIM_TESTENV_SHARED=1 AIM_TESTENV_HELM="$helm"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

@@ -88,6 +88,16 @@ pub mod types {
     pub const STORAGE_READY: &str = "StorageReady";
     /// A policy evaluation for this object failed.
     pub const POLICY_READY: &str = "PolicyReady";
+    /// AIMPolicy: the component was read from its source.
+    pub const FETCHED: &str = "Fetched";
+    /// AIMPolicy: the component's sha256 matches `spec.digest`.
+    pub const DIGEST_VERIFIED: &str = "DigestVerified";
+    /// AIMPolicy: the component compiled and implements a compatible contract.
+    pub const COMPILED: &str = "Compiled";
+    /// AIMPolicy: the component passed its fixtures.
+    pub const FIXTURES_PASSED: &str = "FixturesPassed";
+    /// AIMPolicy: a version of the component decides for the runtime configs naming it.
+    pub const ACTIVE: &str = "Active";
 }
 
 /// Condition reasons.
@@ -200,6 +210,8 @@ pub mod finalizers {
     pub const SERVICE_CACHE_CLEANUP: &str = "aim.silogen.ai/service-cache-cleanup";
     /// On AIMTemplateCache: delete its non-Available model caches, keep Available ones.
     pub const TEMPLATE_CACHE_CLEANUP: &str = "aim.silogen.ai/template-cache-cleanup";
+    /// On AIMPolicy: deactivate the policy before the object goes.
+    pub const POLICY_CLEANUP: &str = "aim.silogen.ai/policy-cleanup";
 }
 
 /// Label keys the operator writes and reads.

@@ -6,7 +6,7 @@ use kube::CustomResourceExt;
 
 use crate::v1alpha1::{
     AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel, AIMModelCache,
-    AIMRuntimeConfig, AIMService, AIMServiceTemplate, AIMTemplateCache,
+    AIMPolicy, AIMRuntimeConfig, AIMService, AIMServiceTemplate, AIMTemplateCache,
 };
 
 /// Every AIM CRD, in a stable order.
@@ -21,5 +21,6 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         AIMClusterRuntimeConfig::crd(),
         AIMTemplateCache::crd(),
         AIMModelCache::crd(),
+        AIMPolicy::crd(),
     ]
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 fn committed_crds_match_the_generated_ones() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds");
     let generated = aim_engine::cli::crds::render_files().expect("CRDs render");
-    assert_eq!(generated.len(), 9, "one CRD per AIM kind");
+    assert_eq!(generated.len(), 10, "one CRD per AIM kind");
     let mut committed: Vec<String> = std::fs::read_dir(&dir)
         .expect("deploy/crds exists")
         .filter_map(|entry| entry.ok())

@@ -19,6 +19,7 @@ pub mod crds;
 pub mod env;
 pub mod fake_kubelet;
 pub mod fixtures;
+pub mod helm;
 pub mod kubeconfig;
 pub mod namespace;
 pub mod paths;

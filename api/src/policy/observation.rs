@@ -237,3 +237,46 @@ pub struct ModelCacheObservation {
     #[serde(default)]
     pub jobs: Vec<Job>,
 }
+
+impl RuntimeConfigs {
+    /// The AIMPolicy named by the config in force (the namespace one replaces the cluster one
+    /// entirely). This is the one choice the host makes before any policy runs: which policy
+    /// decides.
+    pub fn policy_name(&self) -> Option<&str> {
+        match &self.namespaced {
+            Some(config) => config.spec.common.policy_name.as_deref(),
+            None => self
+                .cluster
+                .as_ref()
+                .and_then(|config| config.spec.common.policy_name.as_deref()),
+        }
+    }
+}
+
+/// An observation document, with the runtime configs it looked up (none for template caches).
+pub trait Observation: Serialize {
+    fn runtime_configs(&self) -> Option<&RuntimeConfigs>;
+}
+
+macro_rules! observation_with_runtime_configs {
+    ($($kind:ty),*) => {$(
+        impl Observation for $kind {
+            fn runtime_configs(&self) -> Option<&RuntimeConfigs> {
+                Some(&self.runtime_configs)
+            }
+        }
+    )*};
+}
+
+observation_with_runtime_configs!(
+    ServiceObservation,
+    TemplateObservation,
+    ModelObservation,
+    ModelCacheObservation
+);
+
+impl Observation for TemplateCacheObservation {
+    fn runtime_configs(&self) -> Option<&RuntimeConfigs> {
+        None
+    }
+}

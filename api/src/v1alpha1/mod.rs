@@ -4,6 +4,7 @@
 mod common;
 mod model;
 mod model_cache;
+mod policy;
 mod runtime_config;
 mod service;
 mod template;
@@ -12,6 +13,7 @@ mod template_cache;
 pub use common::*;
 pub use model::*;
 pub use model_cache::*;
+pub use policy::*;
 pub use runtime_config::*;
 pub use service::*;
 pub use template::*;

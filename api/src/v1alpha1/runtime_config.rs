@@ -24,6 +24,10 @@ pub struct AIMRuntimeConfigCommon {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub pvc_headroom_percent: Option<i32>,
+    /// The AIMPolicy that decides for objects using this config; the embedded default policy
+    /// when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
 }
 
 /// Default extra space of cache volumes, in percent.

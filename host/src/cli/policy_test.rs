@@ -7,7 +7,6 @@
 //! policy failed. `--update` rewrites the expected files. Exit 0 when every case matches, 1 when
 //! any differs or is missing, 2 when the policy or a fixture cannot be read.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,11 +14,8 @@ use anyhow::Context;
 
 use super::render::offline_policies;
 use crate::policy::{Digest, PolicyLimits};
-use crate::render::output::Format;
-use crate::render::{input, output, render};
-
-/// Suffix of the golden file of a case.
-const EXPECTED_SUFFIX: &str = ".expected.yaml";
+use crate::render::fixtures::{CaseOutcome, EXPECTED_SUFFIX, check_case, rendered_case};
+use crate::render::input::InputError;
 
 #[derive(clap::Args)]
 pub struct TestArgs {
@@ -63,36 +59,41 @@ pub fn run_test(args: &TestArgs, limits: PolicyLimits) -> anyhow::Result<ExitCod
     }
     let mut failed = 0;
     for case in &cases {
-        let snapshot = match input::load(std::slice::from_ref(case)) {
-            Ok(snapshot) => snapshot,
-            Err(error) => {
-                eprintln!("error: {error}");
-                return Ok(ExitCode::from(2));
-            }
-        };
-        let actual = rendered_text(&render(&snapshot, &policies));
-        let expected_path = expected_path(case);
         let name = case_name(case);
+        let expected_path = expected_path(case);
+        let input =
+            std::fs::read_to_string(case).with_context(|| format!("reading {}", case.display()))?;
         if args.update {
+            let actual = match rendered_case(case, &input, &policies) {
+                Ok(actual) => actual,
+                Err(error) => return Ok(input_error(&error)),
+            };
             std::fs::write(&expected_path, &actual)
                 .with_context(|| format!("writing {}", expected_path.display()))?;
             println!("updated {name}");
             continue;
         }
-        match std::fs::read_to_string(&expected_path) {
-            Ok(expected) if expected == actual => println!("ok      {name}"),
-            Ok(expected) => {
-                failed += 1;
-                println!("FAILED  {name}");
-                print!("{}", first_difference(&expected, &actual));
-            }
+        let expected = match std::fs::read_to_string(&expected_path) {
+            Ok(expected) => expected,
             Err(error) => {
                 failed += 1;
                 println!(
                     "FAILED  {name}: {}: {error} (run with --update to create it)",
                     expected_path.display()
                 );
+                continue;
             }
+        };
+        match check_case(case, &input, &expected, &policies) {
+            Ok(CaseOutcome::Passed) => println!("ok      {name}"),
+            Ok(CaseOutcome::Differs(difference)) => {
+                failed += 1;
+                println!("FAILED  {name}");
+                for line in difference.lines() {
+                    println!("  {line}");
+                }
+            }
+            Err(error) => return Ok(input_error(&error)),
         }
     }
     if !args.update {
@@ -105,21 +106,9 @@ pub fn run_test(args: &TestArgs, limits: PolicyLimits) -> anyhow::Result<ExitCod
     })
 }
 
-/// The render output of a case, with failed services listed after it.
-fn rendered_text(rendered: &[crate::render::Rendered]) -> String {
-    let mut text = output::format(rendered, Format::Yaml);
-    for entry in rendered {
-        if let Err(error) = &entry.plan {
-            let _ = writeln!(
-                text,
-                "# AIMService {} failed: {} ({})",
-                entry.service,
-                error,
-                error.reason()
-            );
-        }
-    }
-    text
+fn input_error(error: &InputError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(2)
 }
 
 /// Input files of the fixture directory, sorted.
@@ -151,26 +140,6 @@ fn expected_path(case: &Path) -> PathBuf {
     case.with_file_name(format!("{}{EXPECTED_SUFFIX}", case_name(case)))
 }
 
-/// The first differing line with a little context, enough to see what changed.
-fn first_difference(expected: &str, actual: &str) -> String {
-    let expected: Vec<&str> = expected.lines().collect();
-    let actual: Vec<&str> = actual.lines().collect();
-    let at = expected
-        .iter()
-        .zip(&actual)
-        .position(|(e, a)| e != a)
-        .unwrap_or(expected.len().min(actual.len()));
-    let mut out = String::new();
-    let _ = writeln!(out, "  first difference at line {}:", at + 1);
-    for line in expected.iter().skip(at).take(3) {
-        let _ = writeln!(out, "  - {line}");
-    }
-    for line in actual.iter().skip(at).take(3) {
-        let _ = writeln!(out, "  + {line}");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,12 +150,5 @@ mod tests {
             expected_path(Path::new("fixtures/team.yaml")),
             Path::new("fixtures/team.expected.yaml")
         );
-    }
-
-    #[test]
-    fn a_difference_is_shown_from_its_first_line() {
-        let shown = first_difference("a\nb\nc\n", "a\nx\nc\n");
-        assert!(shown.contains("line 2"), "{shown}");
-        assert!(shown.contains("- b") && shown.contains("+ x"), "{shown}");
     }
 }

@@ -2,4 +2,5 @@
 //! (discovery Job results) and container registries (model image labels).
 
 pub mod pod_logs;
+pub mod policy_source;
 pub mod registry;

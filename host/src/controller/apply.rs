@@ -13,9 +13,10 @@ use serde_json::{Value, json};
 use super::error::Error;
 
 /// Finalizers this operator puts on objects; others' are never touched.
-const OWN_FINALIZERS: [&str; 2] = [
+const OWN_FINALIZERS: [&str; 3] = [
     aim_api::conditions::finalizers::SERVICE_CACHE_CLEANUP,
     aim_api::conditions::finalizers::TEMPLATE_CACHE_CLEANUP,
+    aim_api::conditions::finalizers::POLICY_CLEANUP,
 ];
 
 /// Applies the plan's objects and deletions for `subject`.

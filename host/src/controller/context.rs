@@ -7,7 +7,6 @@ use std::time::Instant;
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Resource, ResourceExt};
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
@@ -15,6 +14,7 @@ use super::error::Error;
 use super::stores::Stores;
 use crate::operator::Metrics;
 use crate::policy::{PlanFlow, PlanSubject, PolicyRegistry};
+use aim_api::policy::observation::{Observation, RuntimeConfigs};
 use aim_api::policy::plan::{EventType as PlannedEventType, Plan, PlannedEvent};
 
 /// Settings of a running operator.
@@ -77,7 +77,7 @@ impl Context {
     pub async fn plan(
         &self,
         flow: PlanFlow,
-        observation: &impl Serialize,
+        observation: &impl Observation,
         namespace: Option<String>,
     ) -> Result<Plan, Error> {
         let started = Instant::now();
@@ -91,12 +91,18 @@ impl Context {
     async fn evaluate(
         &self,
         flow: PlanFlow,
-        observation: &impl Serialize,
+        observation: &impl Observation,
         namespace: Option<String>,
     ) -> Result<Plan, Error> {
         let document =
             serde_json::to_string(observation).map_err(|e| Error::Encoding(e.to_string()))?;
-        let policies = self.policies.active();
+        let chosen = observation
+            .runtime_configs()
+            .and_then(RuntimeConfigs::policy_name);
+        let policies = self
+            .policies
+            .for_policy(chosen)
+            .ok_or_else(|| Error::PolicyUnavailable(chosen.unwrap_or_default().to_owned()))?;
         let checked = tokio::task::spawn_blocking(move || {
             policies.plan(flow, &document, &PlanSubject { namespace })
         })

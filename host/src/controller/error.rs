@@ -24,6 +24,17 @@ pub enum Error {
     /// The observation could not be encoded.
     #[error("observation could not be encoded: {0}")]
     Encoding(String),
+    /// The runtime config names an AIMPolicy that is not active; nothing is changed until it is.
+    #[error(
+        "the runtime config selects AIMPolicy {0:?}, which is not active (see its status); existing objects are left as they are"
+    )]
+    PolicyUnavailable(String),
+    /// Fetching, verifying, compiling or testing an AIMPolicy's component failed.
+    #[error("{message}")]
+    PolicySource {
+        reason: &'static str,
+        message: String,
+    },
 }
 
 impl Error {
@@ -35,6 +46,8 @@ impl Error {
             Self::InvalidObject(_) => "InvalidObject",
             Self::Cancelled => "Cancelled",
             Self::Encoding(_) => "ObservationInvalid",
+            Self::PolicyUnavailable(_) => "PolicyUnavailable",
+            Self::PolicySource { reason, .. } => reason,
         }
     }
 

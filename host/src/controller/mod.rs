@@ -10,6 +10,8 @@ pub mod error;
 mod indexed;
 pub mod model;
 pub mod pipeline;
+pub mod policy;
+mod policy_status;
 mod runner;
 pub mod scope;
 pub mod service;
@@ -104,7 +106,9 @@ async fn run_controllers(client: Client, watches: Watches, ctx: Arc<Context>, co
     let Watches {
         services, index, ..
     } = watches;
+    policy::activate_all(&ctx).await;
     futures::join!(
+        policy::run(client.clone(), ctx.clone(), concurrency),
         service::run(services, index, client.clone(), ctx.clone(), concurrency),
         template::run(client.clone(), ctx.clone(), concurrency),
         model::run(client.clone(), ctx.clone(), concurrency),

@@ -16,6 +16,7 @@ use super::context::Context;
 use super::error::Error;
 use super::status::{with_failure, write_status};
 use crate::policy::PlanFlow;
+use aim_api::policy::observation::Observation;
 
 /// What distinguishes one controller's reconcile from another's.
 pub struct Flow {
@@ -31,7 +32,7 @@ pub async fn reconcile<K>(
     flow: &Flow,
     api: &Api<K>,
     subject: &K,
-    observation: &impl Serialize,
+    observation: &impl Observation,
 ) -> Result<Action, Error>
 where
     K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aim_api::kserve::InferenceService;
 use aim_api::v1alpha1::{
-    AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel,
+    AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel, AIMPolicy,
     AIMRuntimeConfig, AIMService, AIMServiceTemplate, AIMTemplateCache,
 };
 use gateway_api::apis::standard::httproutes::HttpRoute;
@@ -19,6 +19,7 @@ use super::dependency_index::{Dependency, DependencyIndex};
 use super::error::Error;
 use super::pipeline::{self, Flow};
 use super::runner;
+use super::stores::Stores;
 use crate::policy::PlanFlow;
 
 const FLOW: Flow = Flow {
@@ -58,8 +59,14 @@ pub async fn run(
         lookup.clone(),
         lookup.clone(),
     );
-    let (by_cache, by_config, by_cluster_config, by_node) =
-        (lookup.clone(), lookup.clone(), lookup.clone(), lookup);
+    let (by_cache, by_config, by_cluster_config, by_node, by_policy) = (
+        lookup.clone(),
+        lookup.clone(),
+        lookup.clone(),
+        lookup.clone(),
+        lookup,
+    );
+    let stores = ctx.stores.clone();
     let controller = controller
         .owns(Api::<InferenceService>::all(client.clone()), all())
         .owns(Api::<HttpRoute>::all(client.clone()), all())
@@ -131,9 +138,39 @@ pub async fn run(
             all(),
             move |c| by_cluster_config(vec![Dependency::RuntimeConfig(c.name_any())], None),
         )
+        // A policy activated, replaced or removed changes the plans of services whose runtime
+        // config names it.
+        .watches(Api::<AIMPolicy>::all(client.clone()), all(), move |p| {
+            configs_naming(&stores, &p.name_any())
+                .into_iter()
+                .flat_map(|(config, namespace)| {
+                    by_policy(vec![Dependency::RuntimeConfig(config)], namespace)
+                })
+                .collect::<Vec<_>>()
+        })
         // GPU labels decide which templates can be selected; a node change may unblock a service.
         .watches(Api::<Node>::all(client.clone()), all(), move |_| {
             by_node(vec![Dependency::NotRunning], None)
         });
     runner::run("service", controller, ctx, concurrency, reconcile).await;
+}
+
+/// Runtime configs naming `policy`: (name, namespace), no namespace for cluster configs.
+fn configs_naming(stores: &Stores, policy: &str) -> Vec<(String, Option<String>)> {
+    let names = |common: &aim_api::v1alpha1::AIMRuntimeConfigCommon| {
+        common.policy_name.as_deref() == Some(policy)
+    };
+    let namespaced = stores
+        .runtime_configs
+        .state()
+        .into_iter()
+        .filter(|c| names(&c.spec.common))
+        .map(|c| (c.name_any(), c.namespace()));
+    let cluster = stores
+        .cluster_runtime_configs
+        .state()
+        .into_iter()
+        .filter(|c| names(&c.spec.common))
+        .map(|c| (c.name_any(), None));
+    namespaced.chain(cluster).collect()
 }

@@ -1,10 +1,13 @@
-//! The registry of the active policy, with hot reload.
+//! The registry of the policies in force, with hot reload: the unnamed set (the embedded default,
+//! or one custom policy given at start-up) and the named sets of AIMPolicies, which runtime
+//! configs select by name.
 //!
 //! A new policy is compiled and checked off the caller's thread, then swapped in atomically;
 //! calls already running keep the `Arc` of the set they started with. A new version that fails
 //! to load leaves the last good set active and is remembered as [`ReloadFailure`], so the
 //! operator can say why in status.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 
@@ -39,6 +42,7 @@ pub struct PolicyRegistry {
     default: Arc<LoadedPolicy>,
     active: RwLock<Arc<PolicySet>>,
     last_failure: Mutex<Option<ReloadFailure>>,
+    named: RwLock<HashMap<String, Arc<PolicySet>>>,
 }
 
 impl std::fmt::Debug for PolicyRegistry {
@@ -70,6 +74,7 @@ impl PolicyRegistry {
             default,
             active: RwLock::new(active),
             last_failure: Mutex::new(None),
+            named: RwLock::new(HashMap::new()),
         }
     }
 
@@ -134,6 +139,49 @@ impl PolicyRegistry {
         std::thread::Builder::new()
             .name("policy-load".to_string())
             .spawn(move || registry.update(&source))
+    }
+
+    /// The set for objects whose runtime config names `policy`; the unnamed set when it names
+    /// none; `None` when the named policy is not active (never loaded, refused, or deleted).
+    pub fn for_policy(&self, policy: Option<&str>) -> Option<Arc<PolicySet>> {
+        match policy {
+            None => Some(self.active()),
+            Some(name) => self
+                .named
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(name)
+                .cloned(),
+        }
+    }
+
+    /// Compiles and checks `source` without activating it (so its fixtures can run first).
+    pub fn load(&self, source: &PolicySource) -> Result<Arc<LoadedPolicy>, PolicyError> {
+        self.runtime
+            .load(&source.wasm, source.expected_digest.as_ref(), source.limits)
+            .map(Arc::new)
+    }
+
+    /// The set `policy` would form in front of the default policy.
+    pub fn set_with(&self, policy: Arc<LoadedPolicy>) -> PolicySet {
+        PolicySet::new(Some(policy), self.default.clone(), self.rules.clone())
+    }
+
+    /// Makes `policy` the one objects naming `name` get, replacing any earlier version.
+    pub fn install(&self, name: &str, policy: Arc<LoadedPolicy>) {
+        let set = Arc::new(self.set_with(policy));
+        self.named
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned(), set);
+    }
+
+    /// Forgets the policy `name`; objects naming it fail until it is installed again.
+    pub fn remove(&self, name: &str) {
+        self.named
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
     }
 
     /// Deactivates any custom policy.

@@ -69,7 +69,17 @@ fn files_under(path: &Path) -> Result<Vec<PathBuf>, InputError> {
 
 fn load_file(path: &Path, snapshot: &mut ClusterSnapshot) -> Result<(), InputError> {
     let text = std::fs::read_to_string(path).map_err(|source| InputError::at(path, source))?;
-    for (index, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+    load_text(path, &text, snapshot)
+}
+
+/// Adds the objects of one YAML or JSON text to `snapshot`; `source` names it in errors.
+pub fn load_text(
+    source: &Path,
+    text: &str,
+    snapshot: &mut ClusterSnapshot,
+) -> Result<(), InputError> {
+    let path = source;
+    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
         let number = index + 1;
         let value = serde_yaml::Value::deserialize(document).map_err(|source| InputError {
             location: format!("{}: document {number}", path.display()),

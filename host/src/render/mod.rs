@@ -2,6 +2,7 @@
 //! report, given objects read from files instead of a cluster. Uses the same policies, the same
 //! observation documents and the same output checks as the running operator.
 
+pub mod fixtures;
 pub mod input;
 pub mod output;
 

@@ -1,0 +1,200 @@
+//! Reading an AIMPolicy's component and fixtures from where its spec says: a ConfigMap in the
+//! operator's namespace or a file in a volume mounted into the operator. Each failure carries the
+//! condition reason it is reported with.
+
+use std::collections::BTreeMap;
+
+use aim_api::v1alpha1::{AIMPolicyConfigMapKey, AIMPolicySource};
+use base64::Engine as _;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::{Api, Client};
+
+use crate::render::fixtures::EXPECTED_SUFFIX;
+
+/// Largest component accepted, so a wrong key cannot make the operator read gigabytes (a
+/// ConfigMap is at most 1 MiB anyway; files are the way to ship larger components).
+pub const MAX_COMPONENT_BYTES: u64 = 128 << 20;
+
+/// Why the component or fixtures could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FetchError {
+    /// Condition and Event reason.
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl FetchError {
+    fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        FetchError {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// One fixture: a render input and its expected output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fixture {
+    pub case: String,
+    pub input: String,
+    pub expected: String,
+}
+
+/// Reads the component's bytes.
+pub async fn fetch_component(
+    client: &Client,
+    namespace: &str,
+    source: &AIMPolicySource,
+) -> Result<Vec<u8>, FetchError> {
+    match (&source.config_map, &source.path) {
+        (Some(key), None) => from_config_map(client, namespace, key).await,
+        (None, Some(path)) => from_file(path).await,
+        _ => Err(FetchError::new(
+            "InvalidSource",
+            "exactly one of configMap or path must be specified",
+        )),
+    }
+}
+
+async fn from_config_map(
+    client: &Client,
+    namespace: &str,
+    key: &AIMPolicyConfigMapKey,
+) -> Result<Vec<u8>, FetchError> {
+    let map = config_map(client, namespace, &key.name).await?;
+    if let Some(bytes) = map.binary_data.as_ref().and_then(|d| d.get(&key.key)) {
+        return Ok(bytes.0.clone());
+    }
+    let Some(text) = map.data.as_ref().and_then(|d| d.get(&key.key)) else {
+        return Err(FetchError::new(
+            "KeyNotFound",
+            format!(
+                "ConfigMap {namespace}/{} has no key {:?} in binaryData or data",
+                key.name, key.key
+            ),
+        ));
+    };
+    let compact: String = text.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|error| {
+            FetchError::new(
+                "SourceUnreadable",
+                format!(
+                    "key {:?} of ConfigMap {namespace}/{} is in data but is not base64: {error}",
+                    key.key, key.name
+                ),
+            )
+        })
+}
+
+async fn from_file(path: &str) -> Result<Vec<u8>, FetchError> {
+    let unreadable =
+        |error: std::io::Error| FetchError::new("SourceUnreadable", format!("{path}: {error}"));
+    let size = tokio::fs::metadata(path).await.map_err(unreadable)?.len();
+    if size > MAX_COMPONENT_BYTES {
+        return Err(FetchError::new(
+            "SourceTooLarge",
+            format!("{path} is {size} bytes; at most {MAX_COMPONENT_BYTES} are accepted"),
+        ));
+    }
+    tokio::fs::read(path).await.map_err(unreadable)
+}
+
+/// Reads the fixtures of a ConfigMap: every `<case>.yaml` key with its `<case>.expected.yaml`.
+pub async fn fetch_fixtures(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Vec<Fixture>, FetchError> {
+    let map = config_map(client, namespace, name).await?;
+    fixtures_of(&map.data.unwrap_or_default()).map_err(|message| {
+        FetchError::new("FixturesInvalid", format!("ConfigMap {name}: {message}"))
+    })
+}
+
+/// Pairs inputs with expected outputs; a case without its expected output is an error.
+fn fixtures_of(data: &BTreeMap<String, String>) -> Result<Vec<Fixture>, String> {
+    let mut fixtures = Vec::new();
+    for (key, input) in data {
+        if key.ends_with(EXPECTED_SUFFIX) {
+            continue;
+        }
+        let Some(case) = key
+            .strip_suffix(".yaml")
+            .or_else(|| key.strip_suffix(".yml"))
+            .or_else(|| key.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        let expected = data
+            .get(&format!("{case}{EXPECTED_SUFFIX}"))
+            .ok_or_else(|| format!("case {case:?} has no {case}{EXPECTED_SUFFIX}"))?;
+        fixtures.push(Fixture {
+            case: case.to_owned(),
+            input: input.clone(),
+            expected: expected.clone(),
+        });
+    }
+    if fixtures.is_empty() {
+        return Err("no <case>.yaml keys".to_owned());
+    }
+    Ok(fixtures)
+}
+
+async fn config_map(client: &Client, namespace: &str, name: &str) -> Result<ConfigMap, FetchError> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    match api.get_opt(name).await {
+        Ok(Some(map)) => Ok(map),
+        Ok(None) => Err(FetchError::new(
+            "ConfigMapNotFound",
+            format!("ConfigMap {namespace}/{name} does not exist"),
+        )),
+        Err(error) => Err(FetchError::new(
+            "SourceUnreadable",
+            format!("reading ConfigMap {namespace}/{name}: {error}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn fixtures_pair_each_input_with_its_expected_output() {
+        let fixtures = fixtures_of(&data(&[
+            ("a.yaml", "in-a"),
+            ("a.expected.yaml", "out-a"),
+            ("README", "ignored"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            fixtures,
+            [Fixture {
+                case: "a".into(),
+                input: "in-a".into(),
+                expected: "out-a".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_case_without_expected_output_is_refused() {
+        let error = fixtures_of(&data(&[("a.yaml", "in-a")])).unwrap_err();
+        assert!(error.contains("a.expected.yaml"), "{error}");
+    }
+
+    #[test]
+    fn an_empty_fixture_map_is_refused() {
+        assert!(fixtures_of(&data(&[])).is_err());
+    }
+}

@@ -1,0 +1,341 @@
+//! Custom policies in the running operator: an AIMPolicy read from a ConfigMap is verified,
+//! compiled, tested against its fixtures and activated; a runtime config selecting it changes
+//! the plans of its services without a restart; a refused new version keeps the last good one;
+//! a runtime config naming a policy that is not active leaves its services untouched.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{OPERATOR_NAMESPACE, condition, create, namespace};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use aim_api::v1alpha1::{AIMPolicy, AIMService};
+use aim_tests::fixtures::{self, inference_service_api};
+use aim_tests::{TestNamespace, wait_for};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+
+const TIMEOUT: Duration = Duration::from_secs(90);
+const IMAGE: &str = "ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0";
+
+/// The example policy of `policies/rust-team-routes`, built once per test binary.
+fn team_routes_wasm() -> &'static [u8] {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("team-routes.wasm");
+        let status = Command::new("bash")
+            .arg(root.join("scripts/build-rust-policy.sh"))
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the example policy failed");
+        std::fs::read(out).unwrap()
+    })
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+/// Puts `wasm` into a ConfigMap of the operator's namespace.
+async fn upload(ns: &TestNamespace, name: &str, wasm: &[u8]) {
+    let namespaces: Api<Namespace> = Api::all(ns.client());
+    let wanted: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": OPERATOR_NAMESPACE}})).unwrap();
+    let _ = namespaces.create(&PostParams::default(), &wanted).await;
+    let maps: Api<ConfigMap> = Api::namespaced(ns.client(), OPERATOR_NAMESPACE);
+    let map = ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.to_owned()),
+            ..Default::default()
+        },
+        binary_data: Some(BTreeMap::from([(
+            "policy.wasm".to_owned(),
+            ByteString(wasm.to_vec()),
+        )])),
+        ..Default::default()
+    };
+    maps.patch(
+        name,
+        &PatchParams::apply("policy-scenarios").force(),
+        &Patch::Apply(&map),
+    )
+    .await
+    .unwrap();
+}
+
+/// Creates an AIMPolicy reading the ConfigMap `name`, pinned to `digest`.
+async fn create_policy(ns: &TestNamespace, name: &str, digest: &str) -> Api<AIMPolicy> {
+    let policies: Api<AIMPolicy> = Api::all(ns.client());
+    let policy: AIMPolicy = serde_json::from_value(json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMPolicy", "metadata": {"name": name},
+        "spec": {"source": {"configMap": {"name": name}}, "digest": digest}
+    }))
+    .unwrap();
+    policies
+        .create(&PostParams::default(), &policy)
+        .await
+        .unwrap();
+    policies
+}
+
+fn policy_condition(policy: &AIMPolicy, type_: &str) -> Option<(String, String)> {
+    let c = policy
+        .status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)?;
+    Some((c.status.clone(), c.reason.clone()))
+}
+
+fn policy_state(policy: &AIMPolicy) -> Option<&str> {
+    policy.status.as_ref()?.status.as_deref()
+}
+
+/// A Ready model and template, a routing runtime config, and a team-labelled service.
+async fn routed_service(ns: &TestNamespace) {
+    fixtures::create_node(
+        ns,
+        "gpu",
+        &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
+        8,
+    )
+    .await
+    .unwrap();
+    create(ns, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMModel", "metadata": {"name": "llama"},
+        "spec": {"image": IMAGE, "discovery": {"enabled": false}}
+    }))
+    .await;
+    create(ns, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMServiceTemplate", "metadata": {"name": "llama-latency"},
+        "spec": {
+            "modelName": "llama", "metric": "latency", "precision": "fp8", "gpuSelector": {"count": 1, "model": "MI300X"},
+            "modelSources": [{"name": "amd/Llama-3.1-8B-Instruct-FP8-KV", "sourceUri": "hf://amd/Llama-3.1-8B-Instruct-FP8-KV", "size": "16Gi"}]
+        }
+    }))
+    .await;
+    create(ns, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig", "metadata": {"name": "default"},
+        "spec": {"routing": {"enabled": true, "gatewayRef": {"name": "gw", "namespace": "gateways"}}}
+    }))
+    .await;
+    create(
+        ns,
+        json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService",
+            "metadata": {"name": "chat", "labels": {"aim.example.com/team": "search"}},
+            "spec": {"model": {"ref": "llama"}}
+        }),
+    )
+    .await;
+}
+
+fn routes(ns: &TestNamespace) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        ns.client(),
+        ns.name(),
+        &ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "gateway.networking.k8s.io",
+            "v1",
+            "HTTPRoute",
+        )),
+    )
+}
+
+fn route_path(route: &DynamicObject) -> &str {
+    route.data["spec"]["rules"][0]["matches"][0]["path"]["value"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+async fn select_policy(ns: &TestNamespace, policy: &str) {
+    let configs = common::aim_api(ns, "AIMRuntimeConfig");
+    configs
+        .patch(
+            "default",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"policyName": policy}})),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn selecting_an_aim_policy_in_the_runtime_config_changes_the_route_without_a_restart() {
+    let ns = namespace().await;
+    let name = format!("{}-team-routes", ns.name());
+    let wasm = team_routes_wasm();
+    upload(&ns, &name, wasm).await;
+    let policies = create_policy(&ns, &name, &sha256(wasm)).await;
+    let active = wait_for(&policies, &name, TIMEOUT, |p| {
+        policy_state(p) == Some("Active")
+    })
+    .await
+    .unwrap();
+    for step in ["Fetched", "DigestVerified", "Compiled", "Active"] {
+        assert_eq!(policy_condition(&active, step).unwrap().0, "True", "{step}");
+    }
+    assert_eq!(
+        policy_condition(&active, "FixturesPassed").unwrap().1,
+        "NoFixtures"
+    );
+    let status = active.status.unwrap();
+    assert_eq!(status.active_digest.as_deref(), Some(sha256(wasm).as_str()));
+    assert!(
+        status
+            .implements
+            .contains(&"aim:policy/paths@0.1.0".to_owned())
+    );
+
+    routed_service(&ns).await;
+    let routes = routes(&ns);
+    let before = wait_for(&routes, "chat-route", TIMEOUT, |_| true)
+        .await
+        .unwrap();
+    assert_eq!(route_path(&before), format!("/{}/chat", ns.name()));
+
+    select_policy(&ns, &name).await;
+    let team_path = format!("/teams/search/{}/chat", ns.name());
+    let after = wait_for(&routes, "chat-route", TIMEOUT, |r| {
+        route_path(r) == team_path
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        after.metadata.annotations.unwrap()["aim.example.com/team"],
+        "search"
+    );
+    let services: Api<AIMService> = ns.api();
+    wait_for(&services, "chat", TIMEOUT, |s| {
+        s.status
+            .as_ref()
+            .and_then(|s| s.routing.as_ref())
+            .and_then(|r| r.path.as_deref())
+            == Some(team_path.as_str())
+    })
+    .await
+    .unwrap();
+    policies
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_new_version_keeps_the_last_good_one_active() {
+    let ns = namespace().await;
+    let name = format!("{}-pinned", ns.name());
+    let wasm = team_routes_wasm();
+    upload(&ns, &name, wasm).await;
+    let policies = create_policy(&ns, &name, &sha256(wasm)).await;
+    wait_for(&policies, &name, TIMEOUT, |p| {
+        policy_state(p) == Some("Active")
+    })
+    .await
+    .unwrap();
+    // New bytes in the ConfigMap that the pinned digest does not match.
+    let mut tampered = wasm.to_vec();
+    tampered.extend_from_slice(b"\0");
+    upload(&ns, &name, &tampered).await;
+    let degraded = wait_for(&policies, &name, TIMEOUT, |p| {
+        policy_state(p) == Some("Degraded")
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        policy_condition(&degraded, "DigestVerified").unwrap(),
+        ("False".to_owned(), "PolicyDigestMismatch".to_owned())
+    );
+    assert_eq!(
+        policy_condition(&degraded, "Active").unwrap(),
+        ("True".to_owned(), "LastGoodVersionActive".to_owned())
+    );
+    assert_eq!(
+        degraded.status.unwrap().active_digest.as_deref(),
+        Some(sha256(wasm).as_str())
+    );
+    policies
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_policy_failing_its_fixtures_is_not_activated() {
+    let ns = namespace().await;
+    let name = format!("{}-untested", ns.name());
+    let wasm = team_routes_wasm();
+    upload(&ns, &name, wasm).await;
+    let fixture_dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/rust-team-routes/fixtures");
+    let input = std::fs::read_to_string(fixture_dir.join("team-routes.yaml")).unwrap();
+    let maps: Api<ConfigMap> = Api::namespaced(ns.client(), OPERATOR_NAMESPACE);
+    let fixtures_map: ConfigMap = serde_json::from_value(json!({
+        "metadata": {"name": format!("{name}-fixtures")},
+        "data": {"team-routes.yaml": input, "team-routes.expected.yaml": "# not what it renders\n"}
+    }))
+    .unwrap();
+    maps.create(&PostParams::default(), &fixtures_map)
+        .await
+        .unwrap();
+    let policies: Api<AIMPolicy> = Api::all(ns.client());
+    let policy: AIMPolicy = serde_json::from_value(json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMPolicy", "metadata": {"name": name},
+        "spec": {
+            "source": {"configMap": {"name": name}}, "digest": sha256(wasm),
+            "fixtures": {"configMapName": format!("{name}-fixtures")}
+        }
+    }))
+    .unwrap();
+    policies
+        .create(&PostParams::default(), &policy)
+        .await
+        .unwrap();
+    let failed = wait_for(&policies, &name, TIMEOUT, |p| {
+        policy_condition(p, "FixturesPassed").is_some_and(|c| c.0 == "False")
+    })
+    .await
+    .unwrap();
+    assert_eq!(policy_state(&failed), Some("Failed"));
+    assert_eq!(
+        policy_condition(&failed, "FixturesPassed").unwrap().1,
+        "FixturesFailed"
+    );
+    assert!(failed.status.unwrap().active_digest.is_none());
+    policies
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_runtime_config_naming_an_inactive_policy_leaves_the_service_untouched() {
+    let ns = namespace().await;
+    routed_service(&ns).await;
+    let isvcs = inference_service_api(ns.client(), ns.name());
+    let created = wait_for(&isvcs, "chat", TIMEOUT, |_| true).await.unwrap();
+    select_policy(&ns, &format!("{}-missing", ns.name())).await;
+    let services: Api<AIMService> = ns.api();
+    wait_for(&services, "chat", TIMEOUT, |s| {
+        condition(s, "Failure").is_some_and(|c| c.1 == "PolicyUnavailable")
+    })
+    .await
+    .unwrap();
+    let kept = isvcs.get("chat").await.unwrap();
+    assert_eq!(kept.metadata.uid, created.metadata.uid);
+}
