@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of aim-engine, from a fresh clone: installs the wasm target, builds the
-# test control plane (cached after the first run), then formats, lints and tests the workspace.
+# test control plane (cached after the first run), then formats, lints and tests the workspace,
+# and builds and tests the example policies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +22,6 @@ source scripts/testenv.sh
 
 step "tests"
 cargo test --workspace --locked
+
+step "example policies: build in three languages, run their fixtures"
+scripts/test-policies.sh

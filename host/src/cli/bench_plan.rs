@@ -10,7 +10,9 @@ use aim_policy_default::planner::{Flow, plan_json};
 use anyhow::Context;
 
 use crate::policy::bench::{BenchCall, bench};
-use crate::policy::{CacheLocation, PlanFlow, PolicyRuntime, RuntimeConfig, load_default_policy};
+use crate::policy::{
+    CacheLocation, Delegation, PlanFlow, PolicyRuntime, RuntimeConfig, load_default_policy,
+};
 use crate::render::input;
 
 /// Arguments of `aim-engine bench-plan`.
@@ -53,6 +55,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         &policy,
         &BenchCall::Plan(PlanFlow::Service, observation.clone()),
         args.iterations,
+        &Delegation::none(),
     )?;
 
     println!("observation:           {} bytes", observation.len());

@@ -14,8 +14,9 @@ use anyhow::Context;
 use super::policy_test::{TestArgs, run_test};
 use crate::policy::bench::{BenchCall, BenchReport, bench};
 use crate::policy::{
-    CacheLocation, DEFAULT_POLICY_WASM, Digest, LoadedPolicy, PathRequest, PlanFlow,
+    CacheLocation, DEFAULT_POLICY_WASM, Delegation, Digest, LoadedPolicy, PathRequest, PlanFlow,
     PolicyInterface, PolicyLimits, PolicyRuntime, RuntimeConfig, interface_name,
+    load_default_policy,
 };
 
 /// Arguments of `aim-engine policy`.
@@ -205,7 +206,7 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     };
     let runtime = runtime(&args.load)?;
     let policy = match runtime.load(&wasm, args.load.digest.as_ref(), limits(&args.load.limits)) {
-        Ok(policy) => policy,
+        Ok(policy) => std::sync::Arc::new(policy),
         Err(error) => {
             eprintln!("error: {error} ({})", error.reason());
             return Ok(ExitCode::from(1));
@@ -228,8 +229,20 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             fixture.unwrap_or_else(|| SAMPLE_OBSERVATION.to_string()),
         ),
     };
+    // A custom policy is measured as the operator runs it: able to call the default policy.
+    let delegation = match &args.file {
+        Some(_) => {
+            let default = load_default_policy(&runtime)?;
+            let interface = match args.call {
+                CallName::Info | CallName::PlanService => PolicyInterface::Planner,
+                CallName::RenderPath => PolicyInterface::Paths,
+            };
+            Delegation::within_set(Some(&policy), &default, Some(interface))
+        }
+        None => Delegation::none(),
+    };
     eprintln!("measuring {} x {} ...", policy.info().name, args.iterations);
-    match bench(&policy, &call, args.iterations) {
+    match bench(&policy, &call, args.iterations, &delegation) {
         Ok(report) => {
             print_report(&policy, &runtime, &report);
             Ok(ExitCode::SUCCESS)

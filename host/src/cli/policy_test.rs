@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::render::offline_policies;
-use crate::policy::{Digest, PolicyLimits};
+use crate::policy::{CacheLocation, Digest, PolicyLimits};
 use crate::render::fixtures::{CaseOutcome, EXPECTED_SUFFIX, check_case, rendered_case};
 use crate::render::input::InputError;
 
@@ -45,6 +45,8 @@ pub fn run_test(args: &TestArgs, limits: PolicyLimits) -> anyhow::Result<ExitCod
     let policies = match offline_policies(
         Some((&wasm, args.digest.as_ref(), limits)),
         &args.operator_namespace,
+        // Test runs repeat, and usually follow a `policy check` of the same component.
+        CacheLocation::Default,
     ) {
         Ok(policies) => policies,
         Err(error) => {

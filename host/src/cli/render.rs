@@ -39,13 +39,14 @@ pub struct Args {
 }
 
 /// The embedded default policy, with `custom` (its bytes, pinned digest and limits) in front,
-/// loaded without a precompile cache: one-off commands compile in memory.
+/// compiled through `cache`.
 pub(crate) fn offline_policies(
     custom: Option<(&[u8], Option<&Digest>, PolicyLimits)>,
     operator_namespace: &str,
+    cache: CacheLocation,
 ) -> anyhow::Result<PolicySet> {
     let runtime = PolicyRuntime::new(RuntimeConfig {
-        cache: CacheLocation::Disabled,
+        cache,
         ..RuntimeConfig::default()
     })?;
     let default = load_default_policy(&runtime).context("loading the embedded default policy")?;
@@ -82,12 +83,14 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let custom = custom
         .as_deref()
         .map(|wasm| (wasm, None, PolicyLimits::default()));
-    let policies = offline_policies(custom, &args.operator_namespace).with_context(|| {
-        format!(
-            "loading policy {}",
-            args.policy.as_deref().unwrap_or(Path::new("")).display()
-        )
-    })?;
+    // One-off renders compile in memory and leave nothing behind.
+    let policies = offline_policies(custom, &args.operator_namespace, CacheLocation::Disabled)
+        .with_context(|| {
+            format!(
+                "loading policy {}",
+                args.policy.as_deref().unwrap_or(Path::new("")).display()
+            )
+        })?;
     let rendered = render(&snapshot, &policies);
     print!("{}", output::format(&rendered, args.output));
     let mut failed = false;

@@ -58,25 +58,27 @@ pub struct BenchReport {
 }
 
 /// Runs `call` `iterations` times each way (after a short warm-up) and reports the timings.
+/// `delegation` is what the policy may call (the default policy, for a custom one).
 pub fn bench(
     policy: &LoadedPolicy,
     call: &BenchCall,
     iterations: usize,
+    delegation: &Delegation,
 ) -> Result<BenchReport, PolicyError> {
     let iterations = iterations.max(1);
     for _ in 0..iterations.min(100) {
-        fresh_call(policy, call)?;
+        fresh_call(policy, call, delegation)?;
     }
     let mut fresh = Vec::with_capacity(iterations);
     let started = Instant::now();
     for _ in 0..iterations {
         let one = Instant::now();
-        fresh_call(policy, call)?;
+        fresh_call(policy, call, delegation)?;
         fresh.push(one.elapsed());
     }
     let evaluations_per_second =
         iterations as f64 / started.elapsed().as_secs_f64().max(f64::MIN_POSITIVE);
-    let warm = warm_calls(policy, call, iterations)?;
+    let warm = warm_calls(policy, call, iterations, delegation)?;
     Ok(BenchReport {
         iterations,
         fresh: Percentiles::of(fresh),
@@ -85,17 +87,21 @@ pub fn bench(
     })
 }
 
-fn fresh_call(policy: &LoadedPolicy, call: &BenchCall) -> Result<(), PolicyError> {
+fn fresh_call(
+    policy: &LoadedPolicy,
+    call: &BenchCall,
+    delegation: &Delegation,
+) -> Result<(), PolicyError> {
     match call {
         BenchCall::Info => policy.call_info().map(drop),
-        BenchCall::RenderPath(request) => policy
-            .render_path(request, &Delegation::none())
-            .and_then(answered),
+        BenchCall::RenderPath(request) => {
+            policy.render_path(request, delegation).and_then(answered)
+        }
         BenchCall::SelectTemplate(request) => policy
-            .select_template(request, &Delegation::none())
+            .select_template(request, delegation)
             .and_then(answered),
         BenchCall::Plan(flow, observation) => policy
-            .plan_raw(*flow, observation, &Delegation::none())
+            .plan_raw(*flow, observation, delegation)
             .and_then(answered),
     }
 }
@@ -114,11 +120,12 @@ fn warm_calls(
     policy: &LoadedPolicy,
     call: &BenchCall,
     iterations: usize,
+    delegation: &Delegation,
 ) -> Result<Vec<Duration>, PolicyError> {
     let parts = policy.parts();
     let mut store = Store::new(
         parts.engine,
-        CallState::new(policy.limits(), Delegation::none()),
+        CallState::new(policy.limits(), delegation.clone()),
     );
     store.limiter(|state| &mut state.budget);
     // Generous: the loop as a whole must not hit the per-call deadline.
