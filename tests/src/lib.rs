@@ -25,6 +25,7 @@ pub mod namespace;
 pub mod paths;
 pub mod pki;
 pub mod process;
+pub mod quick_start;
 pub mod registry;
 pub mod wait;
 

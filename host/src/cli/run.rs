@@ -84,6 +84,7 @@ async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
     let policies = PolicyRuntime::new(RuntimeConfig::default())?;
     let registry = PolicyRegistry::new(policies, OutputRules::new(args.operator_namespace.clone()))
         .context("loading the embedded default policy")?;
+    metrics.policy_compiled("default", registry.active().default_policy().load_report());
     let settings = Settings {
         operator_namespace: args.operator_namespace.clone(),
         resync_seconds: args.resync_seconds,

@@ -81,24 +81,26 @@ impl Context {
         namespace: Option<String>,
     ) -> Result<Plan, Error> {
         let started = Instant::now();
-        let result = self.evaluate(flow, observation, namespace).await;
+        let chosen = observation
+            .runtime_configs()
+            .and_then(RuntimeConfigs::policy_name);
+        let result = self.evaluate(flow, observation, chosen, namespace).await;
         let outcome = result.as_ref().map_or_else(Error::reason, |_| "ok");
         self.metrics
-            .policy_evaluation(flow, outcome, started.elapsed());
+            .policy_evaluation(chosen, flow, outcome, started.elapsed());
         result
     }
 
+    /// Plans with the AIMPolicy `chosen` (the embedded default when `None`).
     async fn evaluate(
         &self,
         flow: PlanFlow,
         observation: &impl Observation,
+        chosen: Option<&str>,
         namespace: Option<String>,
     ) -> Result<Plan, Error> {
         let document =
             serde_json::to_string(observation).map_err(|e| Error::Encoding(e.to_string()))?;
-        let chosen = observation
-            .runtime_configs()
-            .and_then(RuntimeConfigs::policy_name);
         let policies = self
             .policies
             .for_policy(chosen)

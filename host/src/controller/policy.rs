@@ -270,11 +270,13 @@ async fn compiled(
         expected_digest: Some(digest),
         limits,
     };
-    tokio::task::spawn_blocking(move || registry.load(&source))
+    let loaded = tokio::task::spawn_blocking(move || registry.load(&source))
         .await
         .map_err(|error| crate::policy::PolicyError::Trapped {
             detail: format!("the compilation task failed: {error}"),
-        })?
+        })??;
+    ctx.metrics.policy_compiled(name, loaded.load_report());
+    Ok(loaded)
 }
 
 /// Runs the fixtures of a ConfigMap against `candidate`; the message names failed cases.

@@ -12,7 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::policy::PlanFlow;
+use crate::policy::{CacheOutcome, LoadReport, PlanFlow};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReconcileLabels {
@@ -33,8 +33,17 @@ struct ControllerLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PolicyLabels {
+    /// The AIMPolicy that decided, or `default` for the embedded one alone.
+    policy: String,
     flow: &'static str,
     result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CompileLabels {
+    policy: String,
+    /// `compiled`, `hit` (precompile cache) or `disabled` (no cache).
+    cache: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -49,6 +58,11 @@ fn reconcile_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 15))
 }
 
+/// Loading takes milliseconds from the cache to a minute for large components: 1 ms .. ~130 s.
+fn compile_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 18))
+}
+
 /// Policy calls are bounded by their deadline (seconds at most): 0.5 ms .. ~8 s.
 fn policy_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 15))
@@ -61,6 +75,7 @@ struct Inner {
     reconcile_duration: Histograms<ControllerLabels>,
     policy_evaluations: Family<PolicyLabels, Counter>,
     policy_duration: Histograms<FlowLabels>,
+    policy_compile: Histograms<CompileLabels>,
     in_backoff: Gauge,
 }
 
@@ -83,6 +98,8 @@ impl Default for Metrics {
             Family::new_with_constructor(reconcile_buckets);
         let policy_evaluations = Family::<PolicyLabels, Counter>::default();
         let policy_duration: Histograms<FlowLabels> = Family::new_with_constructor(policy_buckets);
+        let policy_compile: Histograms<CompileLabels> =
+            Family::new_with_constructor(compile_buckets);
         let in_backoff = Gauge::default();
         // Counters are registered without `_total`: the encoder appends it.
         registry.register(
@@ -102,13 +119,18 @@ impl Default for Metrics {
         );
         registry.register(
             "policy_evaluations",
-            "Policy plan calls, by flow and result (ok or the policy error reason)",
+            "Policy plan calls, by policy, flow and result (ok or the policy error reason)",
             policy_evaluations.clone(),
         );
         registry.register(
             "policy_evaluation_duration_seconds",
             "Time a policy plan call took, checks included, by flow",
             policy_duration.clone(),
+        );
+        registry.register(
+            "policy_compile_duration_seconds",
+            "Time loading a policy component took, by policy and precompile-cache outcome",
+            policy_compile.clone(),
         );
         registry.register(
             "objects_in_backoff",
@@ -122,6 +144,7 @@ impl Default for Metrics {
             reconcile_duration,
             policy_evaluations,
             policy_duration,
+            policy_compile,
             in_backoff,
         }))
     }
@@ -148,17 +171,45 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// Records one policy plan call; `result` is `ok` or the failure's reason.
-    pub fn policy_evaluation(&self, flow: PlanFlow, result: &'static str, took: Duration) {
+    /// Records one policy plan call by the AIMPolicy `policy` (`None`: the embedded default
+    /// alone); `result` is `ok` or the failure's reason.
+    pub fn policy_evaluation(
+        &self,
+        policy: Option<&str>,
+        flow: PlanFlow,
+        result: &'static str,
+        took: Duration,
+    ) {
         let flow = flow_label(flow);
+        let policy = policy.unwrap_or("default").to_owned();
         self.0
             .policy_evaluations
-            .get_or_create(&PolicyLabels { flow, result })
+            .get_or_create(&PolicyLabels {
+                policy,
+                flow,
+                result,
+            })
             .inc();
         self.0
             .policy_duration
             .get_or_create(&FlowLabels { flow })
             .observe(took.as_secs_f64());
+    }
+
+    /// Records the loading of a policy component.
+    pub fn policy_compiled(&self, policy: &str, report: LoadReport) {
+        let cache = match report.cache {
+            Some(CacheOutcome::Hit) => "hit",
+            Some(_) => "compiled",
+            None => "disabled",
+        };
+        self.0
+            .policy_compile
+            .get_or_create(&CompileLabels {
+                policy: policy.to_owned(),
+                cache,
+            })
+            .observe(report.compile_time.as_secs_f64());
     }
 
     /// Sets how many objects are backing off.
@@ -194,7 +245,12 @@ mod tests {
         let metrics = Metrics::default();
         metrics.reconcile("service", None, Duration::from_millis(20));
         metrics.reconcile("model", Some("ApplyFailed"), Duration::from_millis(3));
-        metrics.policy_evaluation(PlanFlow::TemplateCache, "ok", Duration::from_millis(1));
+        metrics.policy_evaluation(
+            None,
+            PlanFlow::TemplateCache,
+            "ok",
+            Duration::from_millis(1),
+        );
         metrics.set_in_backoff(2);
         let text = metrics.render();
         for line in [
@@ -202,7 +258,7 @@ mod tests {
             r#"aim_reconcile_total{controller="model",result="error"} 1"#,
             r#"aim_reconcile_errors_total{controller="model",reason="ApplyFailed"} 1"#,
             r#"aim_reconcile_duration_seconds_count{controller="service"} 1"#,
-            r#"aim_policy_evaluations_total{flow="template-cache",result="ok"} 1"#,
+            r#"aim_policy_evaluations_total{policy="default",flow="template-cache",result="ok"} 1"#,
             r#"aim_policy_evaluation_duration_seconds_count{flow="template-cache"} 1"#,
             "aim_objects_in_backoff 2",
         ] {

@@ -4,6 +4,8 @@
 // Each test binary uses a different subset; a panic is how a helper reports failure.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod operator;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};

@@ -1,0 +1,182 @@
+//! The operator as a cluster admin installs it: the `aim-engine run` binary in its own process,
+//! authenticated as the Helm chart's ServiceAccount bound to the chart's roles, takes the seed's
+//! Quick Start to Running with routing. Then a platform team ships a custom policy (an AIMPolicy
+//! read from a ConfigMap) and selects it in the runtime config: the new route path appears
+//! without a restart.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aim_api::v1alpha1::{AIMPolicy, AIMRuntimeConfig, AIMService};
+use aim_tests::fixtures;
+use aim_tests::quick_start::{SERVICE, TIMEOUT, run_until_inference_service_ready, state};
+use aim_tests::{TestEnv, TestNamespace, wait_for, wait_for_deletion};
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
+use serde_json::json;
+use support::operator::Operator;
+use support::team_routes_policy_wasm;
+
+fn http_routes(ns: &TestNamespace) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        ns.client(),
+        ns.name(),
+        &ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "gateway.networking.k8s.io",
+            "v1",
+            "HTTPRoute",
+        )),
+    )
+}
+
+fn route_path(route: &DynamicObject) -> String {
+    route.data["spec"]["rules"][0]["matches"][0]["path"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Ships the example team-routes policy: its component in a ConfigMap of the operator's
+/// namespace, and an AIMPolicy pinning its digest.
+async fn ship_policy(ns: &TestNamespace, name: &str) -> Api<AIMPolicy> {
+    let wasm = team_routes_policy_wasm();
+    let map = ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.to_owned()),
+            ..Default::default()
+        },
+        binary_data: Some(BTreeMap::from([(
+            "policy.wasm".to_owned(),
+            ByteString(wasm.to_vec()),
+        )])),
+        ..Default::default()
+    };
+    ns.api::<ConfigMap>()
+        .create(&PostParams::default(), &map)
+        .await
+        .unwrap();
+    let digest = aim_engine::policy::Digest::of(wasm).to_string();
+    let policy: AIMPolicy = serde_json::from_value(json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMPolicy", "metadata": {"name": name},
+        "spec": {"source": {"configMap": {"name": name}}, "digest": digest}
+    }))
+    .unwrap();
+    let policies: Api<AIMPolicy> = Api::all(ns.client());
+    policies
+        .create(&PostParams::default(), &policy)
+        .await
+        .unwrap();
+    policies
+}
+
+#[tokio::test]
+async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without_a_restart() {
+    let env = TestEnv::shared().await.unwrap();
+    let ns = TestNamespace::create(env).await.unwrap();
+    let access = aim_tests::helm::install_rbac(env, "aim-engine", ns.name())
+        .await
+        .unwrap();
+    let name = ns.name().to_owned();
+    let mut operator = Operator::start_in(ns, access.path(), &["--namespace", &name]).await;
+    assert!(
+        operator
+            .wait_for("/readyz", |status, _| status == 200)
+            .await,
+        "never ready; log:\n{}",
+        operator.log()
+    );
+    let pid = operator.pid();
+    let ns = &operator.ns;
+
+    // The Quick Start, exposed through a gateway, by a service of the search team.
+    let routing = json!({"routing": {"enabled": true, "gatewayRef": {"name": "gw", "namespace": "gateways"}}});
+    let team = json!({"aim.example.com/team": "search"});
+    let quick_start = run_until_inference_service_ready(env, ns, routing, team).await;
+    let _quick_start = quick_start.unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    let routes = http_routes(ns);
+    let route_name = format!("{SERVICE}-route");
+    let route = wait_for(&routes, &route_name, TIMEOUT, |_| true)
+        .await
+        .unwrap();
+    assert_eq!(route_path(&route), format!("/{}/{SERVICE}", ns.name()));
+    fixtures::mark_http_route_accepted(&routes, &route_name)
+        .await
+        .unwrap();
+    let services: Api<AIMService> = ns.api();
+    wait_for(&services, SERVICE, TIMEOUT, |s| state(s) == "Running")
+        .await
+        .unwrap();
+
+    // The platform team's policy, selected by the namespace's runtime config.
+    let policy_name = format!("{}-team-routes", ns.name());
+    let policies = ship_policy(ns, &policy_name).await;
+    wait_for(&policies, &policy_name, TIMEOUT, |p| {
+        p.status.as_ref().and_then(|s| s.status.as_deref()) == Some("Active")
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    ns.api::<AIMRuntimeConfig>()
+        .patch(
+            "default",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"policyName": policy_name}})),
+        )
+        .await
+        .unwrap();
+    let team_path = format!("/teams/search/{}/{SERVICE}", ns.name());
+    let route = wait_for(&routes, &route_name, TIMEOUT, |r| {
+        route_path(r) == team_path
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    assert_eq!(
+        route.metadata.annotations.unwrap()["aim.example.com/team"],
+        "search"
+    );
+    wait_for(&services, SERVICE, TIMEOUT, |s| {
+        state(s) == "Running"
+            && s.status
+                .as_ref()
+                .and_then(|s| s.routing.as_ref())
+                .and_then(|r| r.path.as_deref())
+                == Some(team_path.as_str())
+    })
+    .await
+    .unwrap();
+
+    // Same process all along, and it counted the custom policy's evaluations.
+    assert_eq!(operator.pid(), pid);
+    assert!(operator.exit_code(Duration::ZERO).await.is_none());
+    let (_, metrics) = operator.get("/metrics").await.unwrap();
+    assert!(
+        metrics.contains("aim_policy_evaluations_total{"),
+        "metrics:\n{metrics}"
+    );
+    assert!(
+        !operator.log().to_lowercase().contains("forbidden"),
+        "a request was forbidden under the chart's RBAC; log:\n{}",
+        operator.log()
+    );
+
+    policies
+        .delete(&policy_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_for_deletion(&policies, &policy_name, TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(
+        operator.terminate().await,
+        Some(0),
+        "log:\n{}",
+        operator.log()
+    );
+}

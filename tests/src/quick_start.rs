@@ -1,0 +1,210 @@
+//! The seed's Quick Start as a scenario any test can drive, whichever operator runs (in-process or
+//! the `aim-engine run` binary): an AIMService naming only an image that sits in a real registry.
+//! The operator creates the model, reads the image's labels, generates a template per recommended
+//! deployment, runs discovery (its result read through the apiserver's pod log proxy), selects the
+//! template for the cluster's GPU and creates the InferenceService, which the scenario marks Ready.
+
+use std::time::Duration;
+
+use aim_api::v1alpha1::{AIMModel, AIMRuntimeConfig, AIMService, AIMServiceTemplate};
+use anyhow::{Context, Result, ensure};
+use k8s_openapi::api::batch::v1::Job;
+use kube::ResourceExt;
+use kube::api::{Api, ListParams, PostParams};
+use serde_json::{Value, json};
+
+use crate::fake_kubelet::FakeKubelet;
+use crate::fixtures::{self, inference_service_api};
+use crate::registry::TestRegistry;
+use crate::{TestEnv, TestNamespace, wait_for};
+
+/// How long each step may take.
+pub const TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The name of the Quick Start's service.
+pub const SERVICE: &str = "llama-chat";
+
+const REPOSITORY: &str = "silogen/aim-meta-llama-llama-3-1-8b-instruct";
+
+const RECOMMENDED: &str = r#"[{"gpuModel":"MI300X","gpuCount":1,"metric":"latency","precision":"fp8"},{"gpuModel":"MI325X","gpuCount":1,"metric":"latency","precision":"fp8"}]"#;
+
+const DISCOVERY_OUTPUT: &str = r#"INFO dry run
+[{"filename":"vllm-mi300x-fp8-tp1-latency.yaml","profile":{"model":"meta-llama/Llama-3.1-8B-Instruct","metadata":{"engine":"vllm","gpu":"MI300X","precision":"fp8","gpu_count":1,"metric":"latency"},"engine_args":{"tensor-parallel-size":1},"env_vars":{"VLLM_USE_V1":"1"}},"models":[{"name":"amd/Llama-3.1-8B-Instruct-FP8-KV","source":"hf://amd/Llama-3.1-8B-Instruct-FP8-KV","size_gb":0.5}]}]
+"#;
+
+/// What the scenario made; the registry and the fake kubelet live as long as this does.
+pub struct QuickStart {
+    /// The image reference the service names.
+    pub image: String,
+    /// The auto-created AIMModel.
+    pub model: String,
+    /// The generated template the service runs (MI300X).
+    pub template: String,
+    _registry: TestRegistry,
+    _kubelet: FakeKubelet,
+}
+
+/// The `status.status` of any AIM object.
+pub fn state<T: serde::Serialize>(object: &T) -> String {
+    serde_json::to_value(object)
+        .ok()
+        .and_then(|v| v["status"]["status"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Runs the Quick Start until the InferenceService is Ready. The namespace's `default` runtime
+/// config gets `config_spec` (plus namespace-scoped model creation, so the test owns everything it
+/// makes) and the service the labels `service_labels`.
+pub async fn run_until_inference_service_ready(
+    env: &TestEnv,
+    ns: &TestNamespace,
+    config_spec: Value,
+    service_labels: Value,
+) -> Result<QuickStart> {
+    let registry = TestRegistry::start().await?;
+    registry
+        .push_image(
+            REPOSITORY,
+            "0.7.0",
+            &[
+                (
+                    "com.amd.aim.model.canonicalName",
+                    "meta-llama/Llama-3.1-8B-Instruct",
+                ),
+                ("com.amd.aim.model.recommendedDeployments", RECOMMENDED),
+                ("org.opencontainers.image.title", "Llama 3.1 8B Instruct"),
+            ],
+        )
+        .await?;
+    let image = registry.image(REPOSITORY, "0.7.0");
+    let kubelet = FakeKubelet::start(env).await?;
+    let node = kubelet
+        .create_gpu_node(
+            ns,
+            "mi300x",
+            &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
+            8,
+        )
+        .await?;
+
+    let mut spec = config_spec;
+    spec["model"] = json!({"creationScope": "Namespace"});
+    let config: AIMRuntimeConfig = serde_json::from_value(json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig",
+        "metadata": {"name": "default"}, "spec": spec
+    }))?;
+    ns.api::<AIMRuntimeConfig>()
+        .create(&PostParams::default(), &config)
+        .await?;
+    let service: AIMService = serde_json::from_value(json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService",
+        "metadata": {"name": SERVICE, "labels": service_labels},
+        "spec": {"model": {"image": image}}
+    }))?;
+    let services: Api<AIMService> = ns.api();
+    services.create(&PostParams::default(), &service).await?;
+
+    let pending = wait_for(&services, SERVICE, TIMEOUT, |s| state(s) == "Pending").await?;
+    let resolved = pending
+        .status
+        .and_then(|s| s.conditions.into_iter().find(|c| c.type_ == "Resolved"))
+        .context("a Pending service has a Resolved condition")?;
+    ensure!(
+        resolved.reason.starts_with("Model"),
+        "the service should wait on the model, not {}",
+        resolved.reason
+    );
+
+    let templates: Api<AIMServiceTemplate> = ns.api();
+    let generated = generated_templates(&templates).await?;
+    let named = |gpu: &str| {
+        generated
+            .iter()
+            .find(|t| t.name_any().contains(gpu))
+            .map(ResourceExt::name_any)
+            .with_context(|| format!("a generated {gpu} template"))
+    };
+    let (mi300x, mi325x) = (named("mi300x")?, named("mi325x")?);
+    wait_for(&templates, &mi325x, TIMEOUT, |t| state(t) == "NotAvailable").await?;
+
+    let job = discovery_job(ns, &mi300x).await?;
+    let container = job
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .and_then(|s| s.containers.first())
+        .context("a discovery container")?;
+    ensure!(
+        container.args.as_deref() == Some(&["dry-run".to_owned(), "--format=json".to_owned()][..]),
+        "discovery runs `dry-run --format=json`, not {:?}",
+        container.args
+    );
+    ensure!(container.image.as_deref() == Some(image.as_str()));
+    kubelet
+        .run_job_pod(ns, &node, &job.name_any(), DISCOVERY_OUTPUT)
+        .await?;
+
+    let ready = wait_for(&templates, &mi300x, TIMEOUT, |t| state(t) == "Ready").await?;
+    let sources = ready.status.map(|s| s.model_sources).unwrap_or_default();
+    let source = sources.first().context("discovered model sources")?;
+    ensure!(source.source_uri == "hf://amd/Llama-3.1-8B-Instruct-FP8-KV");
+    ensure!(source.size.0 == "512Mi", "size {:?}", source.size);
+
+    let model = generated[0].spec.common.model_name.clone();
+    wait_for(&ns.api::<AIMModel>(), &model, TIMEOUT, |m| {
+        state(m) == "Ready"
+    })
+    .await?;
+
+    let isvcs = inference_service_api(ns.client(), ns.name());
+    let isvc = wait_for(&isvcs, SERVICE, TIMEOUT, |_| true).await?;
+    ensure!(
+        isvc.data["spec"]["predictor"]["model"]["runtime"] == mi300x.as_str(),
+        "the InferenceService runs the MI300X template"
+    );
+    fixtures::mark_inference_service_ready(&isvcs, SERVICE).await?;
+    Ok(QuickStart {
+        image,
+        model,
+        template: mi300x,
+        _registry: registry,
+        _kubelet: kubelet,
+    })
+}
+
+/// Waits for one template per recommended deployment.
+async fn generated_templates(
+    templates: &Api<AIMServiceTemplate>,
+) -> Result<Vec<AIMServiceTemplate>> {
+    let generated = ListParams::default().labels("aim.silogen.ai/auto-generated=true");
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let list = templates.list(&generated).await?.items;
+        if list.len() == 2 {
+            return Ok(list);
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "expected 2 generated templates, found {}",
+            list.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits for the discovery Job of `template`.
+async fn discovery_job(ns: &TestNamespace, template: &str) -> Result<Job> {
+    let jobs: Api<Job> = ns.api();
+    let selector = ListParams::default().labels(&format!("aim.silogen.ai/template={template}"));
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        if let Some(job) = jobs.list(&selector).await?.items.into_iter().next() {
+            return Ok(job);
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no discovery job for {template}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
