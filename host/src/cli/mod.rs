@@ -3,6 +3,7 @@
 mod bench_plan;
 pub mod crds;
 mod policy;
+mod policy_diff;
 mod policy_test;
 mod render;
 mod run;

@@ -4,6 +4,7 @@
 //!   Exit 0 when it loads, 1 when it is invalid, 2 on usage errors (including an unreadable file).
 //! * `bench [FILE.wasm | --default]` measures fresh-instance and warm calls.
 //! * `test FILE.wasm FIXTURES/` runs fixtures with golden output ([`super::policy_test`]).
+//! * `diff --policy NEW.wasm` compares plans on a live cluster ([`super::policy_diff`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::policy_diff::{DiffArgs, run_diff};
 use super::policy_test::{TestArgs, run_test};
 use crate::policy::bench::{BenchCall, BenchReport, bench};
 use crate::policy::{
@@ -34,6 +36,8 @@ enum PolicyCommand {
     Bench(BenchArgs),
     /// Run a policy against a directory of fixtures and compare with their golden output.
     Test(TestCommand),
+    /// Show what a candidate policy would change for the AIMServices of a live cluster.
+    Diff(DiffCommand),
 }
 
 /// Options shared by both commands: how the policy is loaded.
@@ -58,6 +62,14 @@ struct LimitOptions {
     /// Per-call memory budget in MiB, all memories together.
     #[arg(long, default_value_t = 64)]
     memory_mib: usize,
+}
+
+#[derive(clap::Args)]
+struct DiffCommand {
+    #[command(flatten)]
+    diff: DiffArgs,
+    #[command(flatten)]
+    limits: LimitOptions,
 }
 
 #[derive(clap::Args)]
@@ -114,6 +126,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         PolicyCommand::Check(check) => run_check(check),
         PolicyCommand::Bench(bench_args) => run_bench(bench_args),
         PolicyCommand::Test(test) => run_test(&test.test, limits(&test.limits)),
+        PolicyCommand::Diff(diff) => run_diff(&diff.diff, limits(&diff.limits)),
     }
 }
 

@@ -56,6 +56,11 @@ impl Watches {
         }
     }
 
+    /// The watch caches.
+    pub fn stores(&self) -> &stores::Stores {
+        &self.stores
+    }
+
     /// Waits until every cache has its first full list; false if a cache stopped first.
     pub async fn wait_until_ready(&self) -> bool {
         self.stores.wait_until_ready().await

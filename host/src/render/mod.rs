@@ -2,6 +2,7 @@
 //! report, given objects read from files instead of a cluster. Uses the same policies, the same
 //! observation documents and the same output checks as the running operator.
 
+pub mod diff;
 pub mod fixtures;
 pub mod input;
 pub mod output;
@@ -34,7 +35,8 @@ pub fn render(snapshot: &ClusterSnapshot, policies: &PolicySet) -> Vec<Rendered>
         .collect()
 }
 
-fn plan_service(
+/// Plans one service of `snapshot` with `policies`.
+pub fn plan_service(
     snapshot: &ClusterSnapshot,
     service: &AIMService,
     policies: &PolicySet,
