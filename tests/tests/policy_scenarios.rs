@@ -18,9 +18,10 @@ use std::time::Duration;
 
 use aim_api::v1alpha1::{AIMPolicy, AIMService};
 use aim_tests::fixtures::{self, inference_service_api};
+use aim_tests::registry::TestRegistry;
 use aim_tests::{TestNamespace, wait_for};
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
 };
@@ -50,12 +51,17 @@ fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
-/// Puts `wasm` into a ConfigMap of the operator's namespace.
-async fn upload(ns: &TestNamespace, name: &str, wasm: &[u8]) {
+/// Creates the operator's namespace unless it exists (tests share it).
+async fn operator_namespace(ns: &TestNamespace) {
     let namespaces: Api<Namespace> = Api::all(ns.client());
     let wanted: Namespace =
         serde_json::from_value(json!({"metadata": {"name": OPERATOR_NAMESPACE}})).unwrap();
     let _ = namespaces.create(&PostParams::default(), &wanted).await;
+}
+
+/// Puts `wasm` into a ConfigMap of the operator's namespace.
+async fn upload(ns: &TestNamespace, name: &str, wasm: &[u8]) {
+    operator_namespace(ns).await;
     let maps: Api<ConfigMap> = Api::namespaced(ns.client(), OPERATOR_NAMESPACE);
     let map = ConfigMap {
         metadata: kube::api::ObjectMeta {
@@ -317,6 +323,58 @@ async fn a_policy_failing_its_fixtures_is_not_activated() {
         "FixturesFailed"
     );
     assert!(failed.status.unwrap().active_digest.is_none());
+    policies
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_policy_published_to_a_private_oci_registry_is_pulled_and_activated() {
+    let ns = namespace().await;
+    let name = format!("{}-from-registry", ns.name());
+    let registry = TestRegistry::start_with_auth("platform", "s3cret")
+        .await
+        .unwrap();
+    let wasm = team_routes_wasm();
+    registry
+        .push_component("policies/team-routes", "0.1.0", wasm)
+        .await
+        .unwrap();
+    operator_namespace(&ns).await;
+    let secrets: Api<Secret> = Api::namespaced(ns.client(), OPERATOR_NAMESPACE);
+    secrets
+        .create(
+            &PostParams::default(),
+            &registry.pull_secret(&name).unwrap(),
+        )
+        .await
+        .unwrap();
+    let policies: Api<AIMPolicy> = Api::all(ns.client());
+    let policy: AIMPolicy = serde_json::from_value(json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMPolicy", "metadata": {"name": name},
+        "spec": {
+            "source": {"image": {
+                "reference": registry.image("policies/team-routes", "0.1.0"),
+                "pullSecretName": name
+            }},
+            "digest": sha256(wasm)
+        }
+    }))
+    .unwrap();
+    policies
+        .create(&PostParams::default(), &policy)
+        .await
+        .unwrap();
+    let active = wait_for(&policies, &name, TIMEOUT, |p| {
+        policy_state(p) == Some("Active")
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        active.status.unwrap().active_digest.as_deref(),
+        Some(sha256(wasm).as_str())
+    );
     policies
         .delete(&name, &DeleteParams::default())
         .await

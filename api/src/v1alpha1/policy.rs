@@ -58,10 +58,10 @@ fn default_memory_mib() -> u32 {
     DEFAULT_POLICY_MEMORY_MIB
 }
 
-/// Where a component is read from: exactly one of `configMap` or `path`.
+/// Where a component is read from: exactly one of `configMap`, `path` or `image`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("[has(self.configMap), has(self.path)].filter(x, x).size() == 1").message("exactly one of configMap or path must be specified"))]
+#[x_kube(validation = Rule::new("[has(self.configMap), has(self.path), has(self.image)].filter(x, x).size() == 1").message("exactly one of configMap, path or image must be specified"))]
 pub struct AIMPolicySource {
     /// A key of a ConfigMap in the operator's namespace (`binaryData`, or `data` holding the
     /// component base64-encoded).
@@ -71,6 +71,23 @@ pub struct AIMPolicySource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^/"))]
     pub path: Option<String>,
+    /// An OCI artifact holding the component as its `application/wasm` layer (as `wkg oci push`
+    /// publishes it) or `application/vnd.wasm.content.layer.v1+wasm` layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<AIMPolicyImage>,
+}
+
+/// A component published to an OCI registry.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AIMPolicyImage {
+    /// `registry/repository:tag` or `registry/repository@sha256:...`.
+    #[schemars(length(min = 1))]
+    pub reference: String,
+    /// A `kubernetes.io/dockerconfigjson` Secret in the operator's namespace for a private
+    /// registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secret_name: Option<String>,
 }
 
 /// A key of a ConfigMap in the operator's namespace.

@@ -1,14 +1,15 @@
 //! Reading an AIMPolicy's component and fixtures from where its spec says: a ConfigMap in the
-//! operator's namespace or a file in a volume mounted into the operator. Each failure carries the
+//! operator's namespace, a file in a volume mounted into the operator, or an OCI registry. Each failure carries the
 //! condition reason it is reported with.
 
 use std::collections::BTreeMap;
 
-use aim_api::v1alpha1::{AIMPolicyConfigMapKey, AIMPolicySource};
+use aim_api::v1alpha1::{AIMPolicyConfigMapKey, AIMPolicyImage, AIMPolicySource};
 use base64::Engine as _;
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client};
 
+use crate::cluster::registry::{credentials_from_secret, pull_component};
 use crate::render::fixtures::EXPECTED_SUFFIX;
 
 /// Largest component accepted, so a wrong key cannot make the operator read gigabytes (a
@@ -47,14 +48,51 @@ pub async fn fetch_component(
     namespace: &str,
     source: &AIMPolicySource,
 ) -> Result<Vec<u8>, FetchError> {
-    match (&source.config_map, &source.path) {
-        (Some(key), None) => from_config_map(client, namespace, key).await,
-        (None, Some(path)) => from_file(path).await,
+    match (&source.config_map, &source.path, &source.image) {
+        (Some(key), None, None) => from_config_map(client, namespace, key).await,
+        (None, Some(path), None) => from_file(path).await,
+        (None, None, Some(image)) => from_registry(client, namespace, image).await,
         _ => Err(FetchError::new(
             "InvalidSource",
-            "exactly one of configMap or path must be specified",
+            "exactly one of configMap, path or image must be specified",
         )),
     }
+}
+
+async fn from_registry(
+    client: &Client,
+    namespace: &str,
+    image: &AIMPolicyImage,
+) -> Result<Vec<u8>, FetchError> {
+    let credentials = match &image.pull_secret_name {
+        None => Vec::new(),
+        Some(name) => {
+            let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+            match secrets.get_opt(name).await {
+                Ok(Some(secret)) => credentials_from_secret(&secret),
+                Ok(None) => {
+                    return Err(FetchError::new(
+                        "PullSecretNotFound",
+                        format!("Secret {namespace}/{name} does not exist"),
+                    ));
+                }
+                Err(error) => {
+                    return Err(FetchError::new(
+                        "SourceUnreadable",
+                        format!("reading Secret {namespace}/{name}: {error}"),
+                    ));
+                }
+            }
+        }
+    };
+    pull_component(&image.reference, &credentials, MAX_COMPONENT_BYTES)
+        .await
+        .map_err(|error| {
+            FetchError::new(
+                "ImagePullFailed",
+                format!("{}: {}", image.reference, error.message),
+            )
+        })
 }
 
 async fn from_config_map(

@@ -1,6 +1,6 @@
-//! Image label inspection: fetches an image's config from its registry and returns
-//! `config.Labels`, or a registry error classified by what the registry answered (status code or
-//! OCI error code, never message text) for the model policy to turn into conditions.
+//! Registry reads: image label inspection (an image's `config.Labels`, for the model policy) and
+//! policy components published as OCI artifacts. Errors are classified by what the registry
+//! answered (status code or OCI error code, never message text).
 //!
 //! HTTPS everywhere, except registries on the loopback interface (`localhost`, `127.0.0.1`, `[::1]`),
 //! which are reached over plain HTTP: that is where local and test registries run, and traffic that
@@ -56,6 +56,64 @@ async fn fetch_labels(
         kind: RegistryErrorKind::Other,
         message,
     })
+}
+
+/// Layer media types of a WebAssembly component artifact: the OCI Wasm working group's (used by
+/// `wkg oci push`) and the older wasm-to-oci one.
+const WASM_LAYER_MEDIA_TYPES: [&str; 2] = [
+    "application/wasm",
+    oci_client::manifest::WASM_LAYER_MEDIA_TYPE,
+];
+
+/// Downloads the WebAssembly layer of the artifact `image`, refusing layers over `max_bytes`
+/// before reading them.
+pub async fn pull_component(
+    image: &str,
+    credentials: &[RegistryCredential],
+    max_bytes: u64,
+) -> Result<Vec<u8>, RegistryError> {
+    let other = |message: String| RegistryError {
+        kind: RegistryErrorKind::Other,
+        message,
+    };
+    let reference: Reference = image
+        .parse()
+        .map_err(|e| other(format!("invalid reference {image:?}: {e}")))?;
+    let auth = match credentials::for_registry(credentials, reference.registry()) {
+        Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.clone()),
+        None => RegistryAuth::Anonymous,
+    };
+    let registry_error = |e: OciDistributionError| RegistryError {
+        kind: classify(&e),
+        message: e.to_string(),
+    };
+    let client = client_for(&reference);
+    let (manifest, _digest) = client
+        .pull_image_manifest(&reference, &auth)
+        .await
+        .map_err(registry_error)?;
+    let layer = manifest
+        .layers
+        .iter()
+        .find(|layer| WASM_LAYER_MEDIA_TYPES.contains(&layer.media_type.as_str()))
+        .ok_or_else(|| {
+            other(format!(
+                "{image} has no WebAssembly layer (media type {})",
+                WASM_LAYER_MEDIA_TYPES.join(" or ")
+            ))
+        })?;
+    if u64::try_from(layer.size).map_or(true, |size| size > max_bytes) {
+        return Err(other(format!(
+            "the WebAssembly layer of {image} is {} bytes; at most {max_bytes} are accepted",
+            layer.size
+        )));
+    }
+    let mut data = Vec::new();
+    client
+        .pull_blob(&reference, layer, &mut data)
+        .await
+        .map_err(registry_error)?;
+    Ok(data)
 }
 
 fn client_for(reference: &Reference) -> Client {

@@ -327,9 +327,10 @@ async fn run_fixtures(
 }
 
 fn source_name(source: &AIMPolicySource, namespace: &str) -> String {
-    match (&source.config_map, &source.path) {
-        (Some(key), _) => format!("ConfigMap {namespace}/{} key {}", key.name, key.key),
-        (None, Some(path)) => path.clone(),
-        (None, None) => "nowhere".to_owned(),
+    match (&source.config_map, &source.path, &source.image) {
+        (Some(key), _, _) => format!("ConfigMap {namespace}/{} key {}", key.name, key.key),
+        (None, Some(path), _) => path.clone(),
+        (None, None, Some(image)) => image.reference.clone(),
+        (None, None, None) => "nowhere".to_owned(),
     }
 }

@@ -53,6 +53,30 @@ impl TestRegistry {
         Ok(digest(&manifest))
     }
 
+    /// Pushes `<repository>:<tag>`: a WebAssembly component artifact as `wkg oci push` lays it
+    /// out (a `application/vnd.wasm.config.v0+json` config, the component as one
+    /// `application/wasm` layer). Returns the manifest digest.
+    pub async fn push_component(&self, repository: &str, tag: &str, wasm: &[u8]) -> Result<String> {
+        let config = serde_json::to_vec(&json!({"architecture": "wasm", "os": "wasip2"}))?;
+        let config_digest = self.push_blob(repository, &config).await?;
+        let layer_digest = self.push_blob(repository, wasm).await?;
+        let manifest = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_MEDIA_TYPE,
+            "artifactType": "application/wasm",
+            "config": { "mediaType": "application/vnd.wasm.config.v0+json", "digest": config_digest, "size": config.len() },
+            "layers": [{ "mediaType": "application/wasm", "digest": layer_digest, "size": wasm.len() }],
+        }))?;
+        let url = format!("{}/v2/{repository}/manifests/{tag}", self.base_url());
+        let request = self
+            .http
+            .put(&url)
+            .header(CONTENT_TYPE, MANIFEST_MEDIA_TYPE)
+            .body(manifest.clone());
+        expect_status(self.authorized(request).send().await, 201, &url).await?;
+        Ok(digest(&manifest))
+    }
+
     /// A monolithic upload: `POST` opens an upload session, `PUT ?digest=` completes it.
     async fn push_blob(&self, repository: &str, data: &[u8]) -> Result<String> {
         let digest = digest(data);
