@@ -9,56 +9,23 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aim_api::v1alpha1::{AIMPolicy, AIMRuntimeConfig, AIMService};
 use aim_tests::fixtures;
 use aim_tests::quick_start::{SERVICE, TIMEOUT, run_until_inference_service_ready, state};
 use aim_tests::{TestEnv, TestNamespace, wait_for, wait_for_deletion};
-use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
-};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use support::operator::Operator;
 use support::team_routes_policy_wasm;
-
-fn http_routes(ns: &TestNamespace) -> Api<DynamicObject> {
-    Api::namespaced_with(
-        ns.client(),
-        ns.name(),
-        &ApiResource::from_gvk(&GroupVersionKind::gvk(
-            "gateway.networking.k8s.io",
-            "v1",
-            "HTTPRoute",
-        )),
-    )
-}
-
-fn route_path(route: &DynamicObject) -> String {
-    route.data["spec"]["rules"][0]["matches"][0]["path"]["value"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
 
 /// Ships the example team-routes policy: its component in a ConfigMap of the operator's
 /// namespace, and an AIMPolicy pinning its digest.
 async fn ship_policy(ns: &TestNamespace, name: &str) -> Api<AIMPolicy> {
     let wasm = team_routes_policy_wasm();
-    let map = ConfigMap {
-        metadata: kube::api::ObjectMeta {
-            name: Some(name.to_owned()),
-            ..Default::default()
-        },
-        binary_data: Some(BTreeMap::from([(
-            "policy.wasm".to_owned(),
-            ByteString(wasm.to_vec()),
-        )])),
-        ..Default::default()
-    };
+    let map = fixtures::policy_config_map(name, wasm);
     ns.api::<ConfigMap>()
         .create(&PostParams::default(), &map)
         .await
@@ -101,12 +68,15 @@ async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without
     let team = json!({"aim.example.com/team": "search"});
     let quick_start = run_until_inference_service_ready(env, ns, routing, team).await;
     let _quick_start = quick_start.unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
-    let routes = http_routes(ns);
+    let routes = fixtures::http_route_api(ns.client(), ns.name());
     let route_name = format!("{SERVICE}-route");
     let route = wait_for(&routes, &route_name, TIMEOUT, |_| true)
         .await
         .unwrap();
-    assert_eq!(route_path(&route), format!("/{}/{SERVICE}", ns.name()));
+    assert_eq!(
+        fixtures::http_route_path(&route),
+        format!("/{}/{SERVICE}", ns.name())
+    );
     fixtures::mark_http_route_accepted(&routes, &route_name)
         .await
         .unwrap();
@@ -133,7 +103,7 @@ async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without
         .unwrap();
     let team_path = format!("/teams/search/{}/{SERVICE}", ns.name());
     let route = wait_for(&routes, &route_name, TIMEOUT, |r| {
-        route_path(r) == team_path
+        fixtures::http_route_path(r) == team_path
     })
     .await
     .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));

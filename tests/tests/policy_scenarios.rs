@@ -8,9 +8,8 @@
 
 mod common;
 
-use common::{OPERATOR_NAMESPACE, condition, create, namespace};
+use common::{OPERATOR_NAMESPACE, condition, create, model_and_template, namespace};
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -20,16 +19,12 @@ use aim_api::v1alpha1::{AIMPolicy, AIMService};
 use aim_tests::fixtures::{self, inference_service_api};
 use aim_tests::registry::TestRegistry;
 use aim_tests::{TestNamespace, wait_for};
-use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
-use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
-};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
-const IMAGE: &str = "ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0";
 
 /// The example policy of `policies/rust-team-routes`, built once per test binary.
 fn team_routes_wasm() -> &'static [u8] {
@@ -63,17 +58,7 @@ async fn operator_namespace(ns: &TestNamespace) {
 async fn upload(ns: &TestNamespace, name: &str, wasm: &[u8]) {
     operator_namespace(ns).await;
     let maps: Api<ConfigMap> = Api::namespaced(ns.client(), OPERATOR_NAMESPACE);
-    let map = ConfigMap {
-        metadata: kube::api::ObjectMeta {
-            name: Some(name.to_owned()),
-            ..Default::default()
-        },
-        binary_data: Some(BTreeMap::from([(
-            "policy.wasm".to_owned(),
-            ByteString(wasm.to_vec()),
-        )])),
-        ..Default::default()
-    };
+    let map = fixtures::policy_config_map(name, wasm);
     maps.patch(
         name,
         &PatchParams::apply("policy-scenarios").force(),
@@ -83,12 +68,12 @@ async fn upload(ns: &TestNamespace, name: &str, wasm: &[u8]) {
     .unwrap();
 }
 
-/// Creates an AIMPolicy reading the ConfigMap `name`, pinned to `digest`.
-async fn create_policy(ns: &TestNamespace, name: &str, digest: &str) -> Api<AIMPolicy> {
+/// Creates the AIMPolicy `name` with `spec`.
+async fn create_policy(ns: &TestNamespace, name: &str, spec: serde_json::Value) -> Api<AIMPolicy> {
     let policies: Api<AIMPolicy> = Api::all(ns.client());
     let policy: AIMPolicy = serde_json::from_value(json!({
         "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMPolicy", "metadata": {"name": name},
-        "spec": {"source": {"configMap": {"name": name}}, "digest": digest}
+        "spec": spec
     }))
     .unwrap();
     policies
@@ -114,27 +99,7 @@ fn policy_state(policy: &AIMPolicy) -> Option<&str> {
 
 /// A Ready model and template, a routing runtime config, and a team-labelled service.
 async fn routed_service(ns: &TestNamespace) {
-    fixtures::create_node(
-        ns,
-        "gpu",
-        &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
-        8,
-    )
-    .await
-    .unwrap();
-    create(ns, json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMModel", "metadata": {"name": "llama"},
-        "spec": {"image": IMAGE, "discovery": {"enabled": false}}
-    }))
-    .await;
-    create(ns, json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMServiceTemplate", "metadata": {"name": "llama-latency"},
-        "spec": {
-            "modelName": "llama", "metric": "latency", "precision": "fp8", "gpuSelector": {"count": 1, "model": "MI300X"},
-            "modelSources": [{"name": "amd/Llama-3.1-8B-Instruct-FP8-KV", "sourceUri": "hf://amd/Llama-3.1-8B-Instruct-FP8-KV", "size": "16Gi"}]
-        }
-    }))
-    .await;
+    model_and_template(ns).await;
     create(ns, json!({
         "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig", "metadata": {"name": "default"},
         "spec": {"routing": {"enabled": true, "gatewayRef": {"name": "gw", "namespace": "gateways"}}}
@@ -149,24 +114,6 @@ async fn routed_service(ns: &TestNamespace) {
         }),
     )
     .await;
-}
-
-fn routes(ns: &TestNamespace) -> Api<DynamicObject> {
-    Api::namespaced_with(
-        ns.client(),
-        ns.name(),
-        &ApiResource::from_gvk(&GroupVersionKind::gvk(
-            "gateway.networking.k8s.io",
-            "v1",
-            "HTTPRoute",
-        )),
-    )
-}
-
-fn route_path(route: &DynamicObject) -> &str {
-    route.data["spec"]["rules"][0]["matches"][0]["path"]["value"]
-        .as_str()
-        .unwrap_or_default()
 }
 
 async fn select_policy(ns: &TestNamespace, policy: &str) {
@@ -187,7 +134,12 @@ async fn selecting_an_aim_policy_in_the_runtime_config_changes_the_route_without
     let name = format!("{}-team-routes", ns.name());
     let wasm = team_routes_wasm();
     upload(&ns, &name, wasm).await;
-    let policies = create_policy(&ns, &name, &sha256(wasm)).await;
+    let policies = create_policy(
+        &ns,
+        &name,
+        json!({"source": {"configMap": {"name": name}}, "digest": sha256(wasm)}),
+    )
+    .await;
     let active = wait_for(&policies, &name, TIMEOUT, |p| {
         policy_state(p) == Some("Active")
     })
@@ -209,16 +161,19 @@ async fn selecting_an_aim_policy_in_the_runtime_config_changes_the_route_without
     );
 
     routed_service(&ns).await;
-    let routes = routes(&ns);
+    let routes = fixtures::http_route_api(ns.client(), ns.name());
     let before = wait_for(&routes, "chat-route", TIMEOUT, |_| true)
         .await
         .unwrap();
-    assert_eq!(route_path(&before), format!("/{}/chat", ns.name()));
+    assert_eq!(
+        fixtures::http_route_path(&before),
+        format!("/{}/chat", ns.name())
+    );
 
     select_policy(&ns, &name).await;
     let team_path = format!("/teams/search/{}/chat", ns.name());
     let after = wait_for(&routes, "chat-route", TIMEOUT, |r| {
-        route_path(r) == team_path
+        fixtures::http_route_path(r) == team_path
     })
     .await
     .unwrap();
@@ -248,7 +203,12 @@ async fn a_refused_new_version_keeps_the_last_good_one_active() {
     let name = format!("{}-pinned", ns.name());
     let wasm = team_routes_wasm();
     upload(&ns, &name, wasm).await;
-    let policies = create_policy(&ns, &name, &sha256(wasm)).await;
+    let policies = create_policy(
+        &ns,
+        &name,
+        json!({"source": {"configMap": {"name": name}}, "digest": sha256(wasm)}),
+    )
+    .await;
     wait_for(&policies, &name, TIMEOUT, |p| {
         policy_state(p) == Some("Active")
     })
@@ -299,19 +259,15 @@ async fn a_policy_failing_its_fixtures_is_not_activated() {
     maps.create(&PostParams::default(), &fixtures_map)
         .await
         .unwrap();
-    let policies: Api<AIMPolicy> = Api::all(ns.client());
-    let policy: AIMPolicy = serde_json::from_value(json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMPolicy", "metadata": {"name": name},
-        "spec": {
+    let policies = create_policy(
+        &ns,
+        &name,
+        json!({
             "source": {"configMap": {"name": name}}, "digest": sha256(wasm),
             "fixtures": {"configMapName": format!("{name}-fixtures")}
-        }
-    }))
-    .unwrap();
-    policies
-        .create(&PostParams::default(), &policy)
-        .await
-        .unwrap();
+        }),
+    )
+    .await;
     let failed = wait_for(&policies, &name, TIMEOUT, |p| {
         policy_condition(p, "FixturesPassed").is_some_and(|c| c.0 == "False")
     })
@@ -350,22 +306,18 @@ async fn a_policy_published_to_a_private_oci_registry_is_pulled_and_activated() 
         )
         .await
         .unwrap();
-    let policies: Api<AIMPolicy> = Api::all(ns.client());
-    let policy: AIMPolicy = serde_json::from_value(json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMPolicy", "metadata": {"name": name},
-        "spec": {
+    let policies = create_policy(
+        &ns,
+        &name,
+        json!({
             "source": {"image": {
                 "reference": registry.image("policies/team-routes", "0.1.0"),
                 "pullSecretName": name
             }},
             "digest": sha256(wasm)
-        }
-    }))
-    .unwrap();
-    policies
-        .create(&PostParams::default(), &policy)
-        .await
-        .unwrap();
+        }),
+    )
+    .await;
     let active = wait_for(&policies, &name, TIMEOUT, |p| {
         policy_state(p) == Some("Active")
     })

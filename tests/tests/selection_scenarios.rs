@@ -606,15 +606,7 @@ async fn a_path_template_with_a_missing_label_degrades_the_service_but_keeps_the
         message(&degraded, "Ready")
     );
     // No route with a path nobody asked for.
-    let routes = Api::<DynamicObject>::namespaced_with(
-        ns.client(),
-        ns.name(),
-        &ApiResource::from_gvk(&GroupVersionKind::gvk(
-            "gateway.networking.k8s.io",
-            "v1",
-            "HTTPRoute",
-        )),
-    );
+    let routes = fixtures::http_route_api(ns.client(), ns.name());
     assert!(routes.get_opt("chat-route").await.unwrap().is_none());
 }
 

@@ -7,45 +7,19 @@
 
 mod common;
 
-use common::{condition, create, namespace, state};
+use common::{condition, create, model_and_template, namespace, state};
 
 use std::time::Duration;
 
 use aim_api::v1alpha1::AIMService;
 use aim_tests::fixtures::{self, inference_service_api};
-use aim_tests::{TestNamespace, wait_for, wait_for_deletion};
+use aim_tests::{wait_for, wait_for_deletion};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
 };
 use serde_json::json;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
-const IMAGE: &str = "ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0";
-
-/// A Ready model (discovery off) and a template for it with in-line sources, on an MI300X node.
-async fn model_and_template(ns: &TestNamespace) {
-    fixtures::create_node(
-        ns,
-        "gpu",
-        &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
-        8,
-    )
-    .await
-    .unwrap();
-    create(ns, json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMModel", "metadata": {"name": "llama"},
-        "spec": {"image": IMAGE, "discovery": {"enabled": false}}
-    }))
-    .await;
-    create(ns, json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMServiceTemplate", "metadata": {"name": "llama-latency"},
-        "spec": {
-            "modelName": "llama", "metric": "latency", "precision": "fp8", "gpuSelector": {"count": 1, "model": "MI300X"},
-            "modelSources": [{"name": "amd/Llama-3.1-8B-Instruct-FP8-KV", "sourceUri": "hf://amd/Llama-3.1-8B-Instruct-FP8-KV", "size": "16Gi"}]
-        }
-    }))
-    .await;
-}
 
 #[tokio::test]
 async fn a_service_by_model_ref_selects_the_template_and_runs_once_kserve_is_ready() {
@@ -157,15 +131,7 @@ async fn routing_creates_an_http_route_and_waits_for_the_gateway() {
         "spec": {"model": {"ref": "llama"}, "routing": {"enabled": true, "gatewayRef": {"name": "gw", "namespace": "gateways"}}}
     }))
     .await;
-    let routes = Api::<DynamicObject>::namespaced_with(
-        ns.client(),
-        ns.name(),
-        &ApiResource::from_gvk(&GroupVersionKind::gvk(
-            "gateway.networking.k8s.io",
-            "v1",
-            "HTTPRoute",
-        )),
-    );
+    let routes = fixtures::http_route_api(ns.client(), ns.name());
     let route = wait_for(&routes, "chat-route", TIMEOUT, |_| true)
         .await
         .unwrap();

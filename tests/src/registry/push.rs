@@ -43,14 +43,7 @@ impl TestRegistry {
             "config": { "mediaType": CONFIG_MEDIA_TYPE, "digest": config_digest, "size": config.len() },
             "layers": [{ "mediaType": LAYER_MEDIA_TYPE, "digest": layer_digest, "size": EMPTY_TAR.len() }],
         }))?;
-        let url = format!("{}/v2/{repository}/manifests/{tag}", self.base_url());
-        let request = self
-            .http
-            .put(&url)
-            .header(CONTENT_TYPE, MANIFEST_MEDIA_TYPE)
-            .body(manifest.clone());
-        expect_status(self.authorized(request).send().await, 201, &url).await?;
-        Ok(digest(&manifest))
+        self.push_manifest(repository, tag, manifest).await
     }
 
     /// Pushes `<repository>:<tag>`: a WebAssembly component artifact as `wkg oci push` lays it
@@ -67,14 +60,25 @@ impl TestRegistry {
             "config": { "mediaType": "application/vnd.wasm.config.v0+json", "digest": config_digest, "size": config.len() },
             "layers": [{ "mediaType": "application/wasm", "digest": layer_digest, "size": wasm.len() }],
         }))?;
+        self.push_manifest(repository, tag, manifest).await
+    }
+
+    /// Tags `manifest` as `<repository>:<tag>`; returns its digest.
+    async fn push_manifest(
+        &self,
+        repository: &str,
+        tag: &str,
+        manifest: Vec<u8>,
+    ) -> Result<String> {
         let url = format!("{}/v2/{repository}/manifests/{tag}", self.base_url());
+        let manifest_digest = digest(&manifest);
         let request = self
             .http
             .put(&url)
             .header(CONTENT_TYPE, MANIFEST_MEDIA_TYPE)
-            .body(manifest.clone());
+            .body(manifest);
         expect_status(self.authorized(request).send().await, 201, &url).await?;
-        Ok(digest(&manifest))
+        Ok(manifest_digest)
     }
 
     /// A monolithic upload: `POST` opens an upload session, `PUT ?digest=` completes it.

@@ -7,9 +7,9 @@ use std::sync::{Arc, OnceLock};
 use aim_api::v1alpha1::AIMService;
 use aim_engine::controller::{self, Settings};
 use aim_engine::policy::{OutputRules, PolicyRegistry, PolicyRuntime, RuntimeConfig};
-use aim_tests::{TestEnv, TestNamespace};
+use aim_tests::{TestEnv, TestNamespace, fixtures};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The namespace cluster-scoped models and templates keep their Jobs in during tests.
 pub const OPERATOR_NAMESPACE: &str = "aim-system";
@@ -78,4 +78,32 @@ pub fn state(service: &AIMService) -> String {
         .as_ref()
         .map(|s| format!("{:?}", s.status))
         .unwrap_or_default()
+}
+
+/// The image of the model scenario tests serve.
+pub const MODEL_IMAGE: &str = "ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0";
+
+/// A Ready model (discovery off) and a template for it with in-line sources, on an MI300X node.
+pub async fn model_and_template(ns: &TestNamespace) {
+    fixtures::create_node(
+        ns,
+        "gpu",
+        &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
+        8,
+    )
+    .await
+    .unwrap();
+    create(ns, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMModel", "metadata": {"name": "llama"},
+        "spec": {"image": MODEL_IMAGE, "discovery": {"enabled": false}}
+    }))
+    .await;
+    create(ns, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMServiceTemplate", "metadata": {"name": "llama-latency"},
+        "spec": {
+            "modelName": "llama", "metric": "latency", "precision": "fp8", "gpuSelector": {"count": 1, "model": "MI300X"},
+            "modelSources": [{"name": "amd/Llama-3.1-8B-Instruct-FP8-KV", "sourceUri": "hf://amd/Llama-3.1-8B-Instruct-FP8-KV", "size": "16Gi"}]
+        }
+    }))
+    .await;
 }
