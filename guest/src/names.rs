@@ -5,7 +5,9 @@
 pub const MAX_LABEL_LENGTH: usize = 63;
 
 /// `MakeRFC1123Compliant`: lowercase, replace runs of characters outside `[a-z0-9.-]` with `-`,
-/// trim `-`/`.` at both ends, collapse runs of `-`/`.` to `-`, truncate to 63, trim a trailing `-`.
+/// trim `-`/`.` at both ends, collapse runs of `-`/`.` to `-`, truncate to 63, trim a trailing `-`
+/// or `.` (a cut just after a `.` would leave a name Kubernetes refuses). The result is empty or
+/// an RFC 1123 subdomain of at most 63 characters.
 pub fn make_rfc1123_compliant(input: &str) -> String {
     let lowered = input.to_lowercase();
     let replaced = replace_runs(
@@ -29,7 +31,7 @@ pub fn make_rfc1123_compliant(input: &str) -> String {
     }
     flush_separators(&mut collapsed, &mut pending, separators);
     let truncated = truncate_chars(&collapsed, MAX_LABEL_LENGTH);
-    truncated.trim_end_matches('-').to_string()
+    truncated.trim_end_matches(['-', '.']).to_string()
 }
 
 /// `SanitizeLabelValue`: replace runs outside `[a-zA-Z0-9._-]` with `_`, trim `_.-` at both ends,
@@ -108,6 +110,12 @@ mod tests {
         let long = format!("{}-{}", "a".repeat(62), "b".repeat(10));
         assert_eq!(make_rfc1123_compliant(&long), "a".repeat(62));
         assert_eq!(make_rfc1123_compliant(&"x".repeat(104)).len(), 63);
+    }
+
+    #[test]
+    fn a_dot_left_last_by_truncation_is_trimmed_like_a_dash() {
+        let name = make_rfc1123_compliant(&format!("{}.b", "a".repeat(62)));
+        assert_eq!(name, "a".repeat(62));
     }
 
     #[test]

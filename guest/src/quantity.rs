@@ -50,10 +50,11 @@ fn multiplier(suffix: &str) -> Option<(u128, u128)> {
     }
 }
 
-/// `bytes` plus `headroom_percent`, rounded up to whole GiB, as a quantity like `2Gi`.
+/// `bytes` plus `headroom_percent`, rounded up to whole GiB, as a quantity like `2Gi`. A size past
+/// what `u128` holds (a quantity such as `1e38` with headroom) saturates instead of overflowing.
 pub fn gibibytes_rounded_up(bytes: u128, headroom_percent: i32) -> Quantity {
     let percent = 100 + u128::from(headroom_percent.max(0).unsigned_abs());
-    let with_headroom = (bytes * percent).div_ceil(100);
+    let with_headroom = bytes.saturating_mul(percent).div_ceil(100);
     Quantity(format!("{}Gi", with_headroom.div_ceil(GIB).max(1)))
 }
 
@@ -96,6 +97,17 @@ mod tests {
         assert_eq!(gibibytes_rounded_up(512 << 20, 10), q("1Gi"));
         assert_eq!(gibibytes_rounded_up(512 << 20, 200), q("2Gi"));
         assert_eq!(gibibytes_rounded_up(10 << 30, 10), q("11Gi"));
+    }
+
+    #[test]
+    fn a_size_too_large_for_its_headroom_saturates_instead_of_overflowing() {
+        let huge = bytes_of(&q("1e38")).unwrap();
+        let size = gibibytes_rounded_up(huge, i32::MAX);
+        assert_eq!(
+            size,
+            q(&format!("{}Gi", u128::MAX.div_ceil(100).div_ceil(GIB)))
+        );
+        assert_eq!(gibibytes_rounded_up(u128::MAX, 0), size);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::names::{MAX_LABEL_LENGTH, make_rfc1123_compliant};
 
 /// The AIMModel/AIMClusterModel name auto-created for an image: the last path segment and the tag
 /// (or the first 6 hex digits of a digest), sanitised, plus 8 hex digits of the whole reference.
+/// A tag too long to leave room for the name is cut, so the result is always an RFC 1123 label.
 pub fn model_name_from_image(image: &str) -> String {
     let last_segment = image.rsplit('/').next().unwrap_or(image);
     let (repository, tag) = if let Some((repository, digest)) = last_segment.split_once('@') {
@@ -20,6 +21,8 @@ pub fn model_name_from_image(image: &str) -> String {
     };
     let name = or_default(sanitize_dashes(repository), "model");
     let tag = or_default(sanitize_dashes(&tag), "notag");
+    // Tags may be 128 characters long: keep room for at least the name's first character.
+    let tag = truncate(&tag, MAX_LABEL_LENGTH - "n--".len() - 8).trim_end_matches('-');
     let suffix = format!("-{tag}-{}", short_hash(image, 8));
     let keep = MAX_LABEL_LENGTH.saturating_sub(suffix.len());
     let prefix = truncate(&name, keep).trim_end_matches('-');
@@ -123,7 +126,7 @@ pub fn derived_template_name(base: &str, overrides: &AIMRuntimeParameters) -> St
     // Serializing a plain struct of strings and integers cannot fail.
     let json = serde_json::to_string(overrides).unwrap_or_default();
     let keep = MAX_LABEL_LENGTH - "-ovr-".len() - 8;
-    let prefix = truncate(base, keep).trim_end_matches('-');
+    let prefix = truncate(base, keep).trim_end_matches(['-', '.']);
     format!("{prefix}-ovr-{}", short_hash(json, 8))
 }
 
@@ -146,7 +149,10 @@ pub fn inference_service_name(service: &str, namespace: &str) -> String {
 /// Name of the HTTPRoute of a service: `<service>-route`.
 pub fn http_route_name(service: &str) -> String {
     let keep = MAX_LABEL_LENGTH - "-route".len();
-    format!("{}-route", truncate(service, keep).trim_end_matches('-'))
+    format!(
+        "{}-route",
+        truncate(service, keep).trim_end_matches(['-', '.'])
+    )
 }
 
 /// Name of the temporary model volume of a service without caching.
@@ -192,9 +198,15 @@ pub fn discovery_job_name(template: &str, key: &DiscoveryJobKey<'_>) -> String {
     ))
 }
 
-/// Name of the AIMModelCache holding a model source, e.g. `huggingfacetb-smollm2-135m`.
+/// Name of the AIMModelCache holding a model source, e.g. `huggingfacetb-smollm2-135m`; a source
+/// name with no letter or digit to keep (`日本語`, `___`) gives `model-<8 hex of the name>`.
 pub fn model_cache_name(source_name: &str) -> String {
-    make_rfc1123_compliant(&source_name.replace('.', "-"))
+    let name = make_rfc1123_compliant(&source_name.replace('.', "-"));
+    if name.is_empty() {
+        format!("model-{}", short_hash(source_name, 8))
+    } else {
+        name
+    }
 }
 
 /// Name of a model cache's volume claim.
@@ -253,6 +265,16 @@ mod tests {
     fn long_model_names_fit_in_63_characters() {
         let name = model_name_from_image(&format!("r/{}:1.0", "a".repeat(100)));
         assert!(name.len() <= 63, "{name}");
+    }
+
+    #[test]
+    fn a_tag_too_long_for_the_name_is_cut_and_the_name_stays_a_label() {
+        let image = format!("ghcr.io/silogen/aim-x:{}", "t".repeat(128));
+        let name = model_name_from_image(&image);
+        assert_eq!(
+            name,
+            format!("a-{}-{}", "t".repeat(52), short_hash(&image, 8))
+        );
     }
 
     #[test]
@@ -320,6 +342,34 @@ mod tests {
         assert_eq!(model_cache_pvc_name("smol"), "smol-cache");
         assert_eq!(model_cache_job_name("smol"), "smol-cache-download");
         assert_eq!(temp_cache_pvc_name("llama-chat"), "llama-chat-temp-cache");
+    }
+
+    #[test]
+    fn a_dot_where_a_name_is_cut_is_dropped_before_the_suffix() {
+        let base = format!("{}.b", "a".repeat(49));
+        assert!(
+            derived_template_name(&base, &AIMRuntimeParameters::default())
+                .starts_with(&format!("{}-ovr-", "a".repeat(49)))
+        );
+        let service = format!("{}.b", "a".repeat(56));
+        assert_eq!(
+            http_route_name(&service),
+            format!("{}-route", "a".repeat(56))
+        );
+        let cache = format!("{}.b", "a".repeat(62));
+        assert_eq!(model_cache_pvc_name(&cache), "a".repeat(62));
+    }
+
+    #[test]
+    fn a_source_name_without_letters_or_digits_still_names_a_cache() {
+        assert_eq!(
+            model_cache_name("日本語"),
+            format!("model-{}", short_hash("日本語", 8))
+        );
+        assert_eq!(
+            model_cache_name("___"),
+            format!("model-{}", short_hash("___", 8))
+        );
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub fn temp_pvc(
     let mut total: u128 = 0;
     for source in sources {
         let bytes = bytes_of(&source.size).filter(|b| *b > 0)?;
-        total += bytes;
+        total = total.saturating_add(bytes);
     }
     if sources.is_empty() {
         return None;
@@ -343,6 +343,8 @@ fn resources(
     let mut requests = BTreeMap::new();
     let mut limits = BTreeMap::new();
     if gpus > 0 {
+        // Widened: a GPU count past 44 million (a typo, or a hostile profile) overflows i32.
+        let gpus = i64::from(gpus);
         requests.insert("cpu".to_owned(), Quantity((4 * gpus).to_string()));
         requests.insert("memory".to_owned(), Quantity(format!("{}Gi", 32 * gpus)));
         limits.insert("memory".to_owned(), Quantity(format!("{}Gi", 48 * gpus)));
@@ -474,6 +476,46 @@ mod tests {
                 &[("amd.com/gpu", "1"), ("cpu", "4"), ("memory", "32Gi")],
                 &[("amd.com/gpu", "1"), ("memory", "48Gi")]
             )
+        );
+    }
+
+    #[test]
+    fn model_sources_whose_sizes_add_up_past_u128_saturate_the_temporary_volume() {
+        let service: AIMService = serde_json::from_value(serde_json::json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService",
+            "metadata": {"name": "s", "namespace": "ns"},
+            "spec": {"model": {"image": "img:1"}}
+        }))
+        .unwrap();
+        let source = AIMModelSource {
+            name: None,
+            source_uri: "hf://a/b".to_owned(),
+            size: Quantity("300000000000000000000000000000000000000".to_owned()),
+        };
+        let claim = temp_pvc(
+            &service,
+            "s",
+            &[source.clone(), source],
+            &EffectiveRuntimeConfig::default(),
+            BTreeMap::new(),
+        )
+        .unwrap();
+        let requests = claim.spec.unwrap().resources.unwrap().requests.unwrap();
+        assert_eq!(
+            requests["storage"],
+            gibibytes_rounded_up(u128::MAX, DEFAULT_PVC_HEADROOM_PERCENT)
+        );
+    }
+
+    #[test]
+    fn the_largest_gpu_count_scales_the_defaults_without_overflowing() {
+        let got = resources(i32::MAX, "amd.com/gpu", &[None, None, None]);
+        let requests = got.requests.unwrap();
+        assert_eq!(requests["cpu"], Quantity("8589934588".to_owned()));
+        assert_eq!(requests["memory"], Quantity("68719476704Gi".to_owned()));
+        assert_eq!(
+            got.limits.unwrap()["memory"],
+            Quantity("103079215056Gi".to_owned())
         );
     }
 
