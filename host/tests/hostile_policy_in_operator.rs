@@ -1,0 +1,207 @@
+//! A hostile custom policy in the running operator: the `aim-engine run` binary loads an
+//! AIMPolicy that loops, exhausts memory, traps, answers with megabytes, or plans a ClusterRole or
+//! an object in another namespace, depending on the service's name. Each service using it gets
+//! the typed reason on its `Failure` condition and a Warning Event; a service next to them on the
+//! default policy carries on; the operator counts every failure in its metrics and never stops.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use aim_api::v1alpha1::{AIMPolicy, AIMService};
+use aim_tests::fixtures::{self, inference_service_api};
+use aim_tests::{TestEnv, TestNamespace, wait_for};
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use serde_json::{Value, json};
+use support::hostile_policy_wasm;
+use support::operator::Operator;
+
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Each behaviour of the hostile policy (chosen by service name) and the reason it must produce.
+const BEHAVIOURS: [(&str, &str); 6] = [
+    ("loop", "PolicyTimeout"),
+    ("bomb", "PolicyMemoryExceeded"),
+    ("trap", "PolicyTrapped"),
+    ("huge", "PolicyOutputInvalid"),
+    ("clusterrole", "PolicyOutputInvalid"),
+    ("other-namespace", "PolicyOutputInvalid"),
+];
+
+async fn create<K>(api: &Api<K>, object: Value)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let object: K = serde_json::from_value(object).unwrap();
+    api.create(&PostParams::default(), &object).await.unwrap();
+}
+
+fn failure_reason(service: &AIMService) -> Option<String> {
+    let status = service.status.as_ref()?;
+    let failure = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Failure" && c.status == "True")?;
+    Some(failure.reason.clone())
+}
+
+#[tokio::test]
+async fn a_hostile_policy_fails_only_its_own_services_with_typed_reasons() {
+    let env = TestEnv::shared().await.unwrap();
+    let ns = TestNamespace::create(env).await.unwrap();
+    let name = ns.name().to_owned();
+    let operator = Operator::start_in(ns, env.kubeconfig(), &["--namespace", &name]).await;
+    assert!(
+        operator
+            .wait_for("/readyz", |status, _| status == 200)
+            .await,
+        "never ready; log:\n{}",
+        operator.log()
+    );
+    let ns = &operator.ns;
+
+    // The hostile policy, active and selected by the `hostile` runtime config only.
+    let policy_name = format!("{}-hostile", ns.name());
+    let wasm = hostile_policy_wasm();
+    ns.api::<ConfigMap>()
+        .create(
+            &PostParams::default(),
+            &fixtures::policy_config_map(&policy_name, wasm),
+        )
+        .await
+        .unwrap();
+    let policies: Api<AIMPolicy> = Api::all(ns.client());
+    create(&policies, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMPolicy", "metadata": {"name": policy_name},
+        "spec": {
+            "source": {"configMap": {"name": policy_name}},
+            "digest": aim_engine::policy::Digest::of(wasm).to_string(),
+            "deadlineMilliseconds": 100, "memoryMib": 32
+        }
+    }))
+    .await;
+    wait_for(&policies, &policy_name, TIMEOUT, |p| {
+        p.status.as_ref().and_then(|s| s.status.as_deref()) == Some("Active")
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    let aim = |kind: &str| {
+        kube::Api::<kube::api::DynamicObject>::namespaced_with(
+            ns.client(),
+            ns.name(),
+            &kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+                "aim.silogen.ai",
+                "v1alpha1",
+                kind,
+            )),
+        )
+    };
+    create(
+        &aim("AIMRuntimeConfig"),
+        json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig",
+            "metadata": {"name": "hostile"}, "spec": {"policyName": policy_name}
+        }),
+    )
+    .await;
+
+    // A bystander on the default policy, with what it needs to create its InferenceService.
+    fixtures::create_node(
+        ns,
+        "gpu",
+        &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
+        8,
+    )
+    .await
+    .unwrap();
+    create(&aim("AIMModel"), json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMModel", "metadata": {"name": "llama"},
+        "spec": {"image": "ghcr.io/silogen/llama:0.7.0", "discovery": {"enabled": false}}
+    }))
+    .await;
+    create(&aim("AIMServiceTemplate"), json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMServiceTemplate", "metadata": {"name": "llama-latency"},
+        "spec": {
+            "modelName": "llama", "metric": "latency", "precision": "fp8", "gpuSelector": {"count": 1, "model": "MI300X"},
+            "modelSources": [{"name": "amd/Llama-3.1-8B-Instruct-FP8-KV", "sourceUri": "hf://amd/Llama-3.1-8B-Instruct-FP8-KV", "size": "16Gi"}]
+        }
+    }))
+    .await;
+    let services: Api<AIMService> = ns.api();
+    for (service, _) in BEHAVIOURS {
+        create(&services, json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": service},
+            "spec": {"model": {"ref": "llama"}, "runtimeConfigName": "hostile"}
+        }))
+        .await;
+    }
+    create(&services, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": "bystander"},
+        "spec": {"model": {"ref": "llama"}}
+    }))
+    .await;
+
+    for (service, reason) in BEHAVIOURS {
+        let failed = wait_for(&services, service, TIMEOUT, |s| {
+            failure_reason(s).as_deref() == Some(reason)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{service}: {e:#}; log:\n{}", operator.log()));
+        let ready = failed.status.unwrap().conditions;
+        assert!(
+            ready
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "False"),
+            "{service}"
+        );
+    }
+    // Nothing the hostile plans asked for was created.
+    let roles: Api<k8s_openapi::api::rbac::v1::ClusterRole> = Api::all(ns.client());
+    assert!(roles.get_opt("escalate").await.unwrap().is_none());
+    let stolen: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        Api::namespaced(ns.client(), "kube-system");
+    assert!(stolen.get_opt("stolen").await.unwrap().is_none());
+
+    // The bystander went on to its InferenceService.
+    let isvcs = inference_service_api(ns.client(), ns.name());
+    wait_for(&isvcs, "bystander", TIMEOUT, |_| true)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+
+    // A Warning Event per reason, and every failure counted for the policy.
+    let events: Api<Event> = ns.api();
+    let warnings = events.list(&ListParams::default()).await.unwrap().items;
+    for (service, reason) in BEHAVIOURS {
+        assert!(
+            warnings.iter().any(|e| e.reason.as_deref() == Some(reason)
+                && e.type_.as_deref() == Some("Warning")
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(service)),
+            "no {reason} Warning Event for {service}"
+        );
+    }
+    let (_, metrics) = operator.get("/metrics").await.unwrap();
+    for reason in [
+        "PolicyTimeout",
+        "PolicyMemoryExceeded",
+        "PolicyTrapped",
+        "PolicyOutputInvalid",
+    ] {
+        let line = format!(
+            r#"aim_policy_evaluations_total{{policy="{policy_name}",flow="service",result="{reason}"}}"#
+        );
+        assert!(metrics.contains(&line), "missing {line} in:\n{metrics}");
+    }
+
+    policies
+        .delete(&policy_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    aim_tests::wait_for_deletion(&policies, &policy_name, TIMEOUT)
+        .await
+        .unwrap();
+}
