@@ -18,8 +18,10 @@ pub struct Operator {
     child: Child,
     port: u16,
     log: PathBuf,
+    kubeconfig: PathBuf,
+    extra: Vec<String>,
     pub ns: TestNamespace,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Operator {
@@ -35,33 +37,30 @@ impl Operator {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("operator.log");
         let port = free_port().await;
-        let child = Command::new(env!("CARGO_BIN_EXE_aim-engine"))
-            .args([
-                "run",
-                "--operator-namespace",
-                ns.name(),
-                "--concurrency",
-                "2",
-            ])
-            .args(["--metrics-bind", &format!("127.0.0.1:{port}")])
-            .args(extra)
-            .env("KUBECONFIG", kubeconfig)
-            .env("POD_NAME", format!("{}-operator", ns.name()))
-            .env("RUST_LOG", "info")
-            // As in the chart: the precompile cache on a volume of its own.
-            .env("XDG_CACHE_HOME", dir.path())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("operator log file"))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("starting aim-engine run");
+        let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        let child = spawn(&ns, kubeconfig, &extra, port, &log, dir.path());
         Self {
             child,
             port,
             log,
+            kubeconfig: kubeconfig.to_owned(),
+            extra,
             ns,
-            _dir: dir,
+            dir,
         }
+    }
+
+    /// Starts the process again, as its Deployment would after a crash (same listener, cache
+    /// volume and log).
+    pub fn restart(&mut self) {
+        self.child = spawn(
+            &self.ns,
+            &self.kubeconfig,
+            &self.extra,
+            self.port,
+            &self.log,
+            self.dir.path(),
+        );
     }
 
     pub fn identity(&self) -> String {
@@ -104,6 +103,11 @@ impl Operator {
         }
     }
 
+    /// Kills the process with SIGKILL, as an OOM kill or a node failure would, and waits for it.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("killing the operator");
+    }
+
     /// Sends SIGTERM and waits (at most `EXIT`) for the exit code.
     pub async fn terminate(&mut self) -> Option<i32> {
         let pid = self.child.id().expect("operator pid").to_string();
@@ -117,6 +121,41 @@ impl Operator {
             None => panic!("still running after {EXIT:?}; log:\n{}", self.log()),
         }
     }
+}
+
+fn spawn(
+    ns: &TestNamespace,
+    kubeconfig: &Path,
+    extra: &[String],
+    port: u16,
+    log: &Path,
+    cache: &Path,
+) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("operator log file");
+    Command::new(env!("CARGO_BIN_EXE_aim-engine"))
+        .args([
+            "run",
+            "--operator-namespace",
+            ns.name(),
+            "--concurrency",
+            "2",
+        ])
+        .args(["--metrics-bind", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .env("KUBECONFIG", kubeconfig)
+        .env("POD_NAME", format!("{}-operator", ns.name()))
+        .env("RUST_LOG", "info")
+        // As in the chart: the precompile cache on a volume of its own.
+        .env("XDG_CACHE_HOME", cache)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting aim-engine run")
 }
 
 /// A free local port: bound and released, so the operator can take it.
