@@ -3,6 +3,7 @@
 //! CRDs installed. Nothing else runs (no kubelet, scheduler or KServe), so [`fixtures`] stands in
 //! for them by writing the status those would, and [`fake_kubelet`] serves pod logs through the real
 //! apiserver. [`registry`] runs a real OCI registry on loopback for image inspection tests.
+//! [`scale`] is the scale benchmark: many services, the operator binary in its own process.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -27,6 +28,7 @@ pub mod pki;
 pub mod process;
 pub mod quick_start;
 pub mod registry;
+pub mod scale;
 pub mod wait;
 
 pub use env::TestEnv;

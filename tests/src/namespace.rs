@@ -90,10 +90,15 @@ impl Drop for TestNamespace {
                 nodes
                     .delete_collection(&DeleteParams::default(), &owned)
                     .await?;
-                Api::<Namespace>::all(client)
+                match Api::<Namespace>::all(client)
                     .delete(&name, &DeleteParams::background())
-                    .await?;
-                Ok(())
+                    .await
+                {
+                    // Deleted already, by the test itself.
+                    Ok(_) => Ok(()),
+                    Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+                    Err(error) => Err(error.into()),
+                }
             })
         });
         if let Ok(Err(e)) = cleanup.join() {

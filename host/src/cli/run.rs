@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::controller::{self, NamespaceScope, Settings, Watches};
 use crate::operator::leader::{self, Leadership};
-use crate::operator::{Metrics, Readiness, health, signal};
-use crate::policy::{OutputRules, PolicyRegistry, PolicyRuntime, RuntimeConfig};
+use crate::operator::{Metrics, Readiness, api_requests, health, signal};
+use crate::policy::{OutputRules, PolicyEngine, PolicyRegistry, PolicyRuntime, RuntimeConfig};
 
 /// How long running reconciles may finish after the lease is lost: another replica may already be
 /// acting, so this is short, unlike the drain after a signal.
@@ -49,6 +49,28 @@ pub struct Args {
         value_delimiter = ','
     )]
     namespaces: Vec<String>,
+    /// How the embedded default policy runs: `wasm`, in its sandbox, as always in production; or
+    /// `native`, the same policy compiled into this binary and called without the sandbox, which
+    /// exists only to measure the sandbox's cost. `native` ignores AIMPolicies: every object is
+    /// planned by the default policy, whatever policy its runtime config names.
+    #[arg(long, env = "AIM_POLICY_ENGINE", value_enum, default_value_t = Engine::Wasm)]
+    policy_engine: Engine,
+}
+
+/// The values of `--policy-engine`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Engine {
+    Wasm,
+    Native,
+}
+
+impl From<Engine> for PolicyEngine {
+    fn from(engine: Engine) -> Self {
+        match engine {
+            Engine::Wasm => PolicyEngine::Wasm,
+            Engine::Native => PolicyEngine::Native,
+        }
+    }
 }
 
 /// Runs the operator. Exits 0 after a signal, non-zero when the lease was lost (so the pod
@@ -78,12 +100,24 @@ async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("listening on {}", args.metrics_bind))?;
     tracing::info!(%bound, "serving /livez, /readyz and /metrics");
 
-    let client = kube::Client::try_default()
+    let config = kube::Config::infer()
         .await
-        .context("connecting to the Kubernetes API")?;
+        .context("reading the Kubernetes client configuration")?;
+    // Every request is counted (aim_api_requests_total), so the API cost of reconciling shows.
+    let client = kube::client::ClientBuilder::try_from(config)
+        .context("connecting to the Kubernetes API")?
+        .with_layer(&api_requests::counting_layer(metrics.clone()))
+        .build();
     let policies = PolicyRuntime::new(RuntimeConfig::default())?;
     let registry = PolicyRegistry::new(policies, OutputRules::new(args.operator_namespace.clone()))
-        .context("loading the embedded default policy")?;
+        .context("loading the embedded default policy")?
+        .with_engine(args.policy_engine.into());
+    if args.policy_engine == Engine::Native {
+        tracing::warn!(
+            "--policy-engine native: the default policy runs compiled into the binary, without \
+             the sandbox, and AIMPolicies are ignored; for measuring the sandbox's cost only"
+        );
+    }
     metrics.policy_compiled("default", registry.active().default_policy().load_report());
     let settings = Settings {
         operator_namespace: args.operator_namespace.clone(),

@@ -41,7 +41,7 @@ async fn reconcile_template_cache(
         .ok_or_else(|| Error::InvalidObject("a template cache without a namespace".into()))?;
     let observation = ctx
         .stores
-        .snapshot_for(&namespace)
+        .snapshot_of(&namespace, cache.as_ref())
         .template_cache_observation(&cache);
     let api = Api::namespaced(ctx.client.clone(), &namespace);
     pipeline::reconcile(&ctx, &TEMPLATE_CACHE, &api, cache.as_ref(), &observation).await
@@ -54,7 +54,7 @@ async fn reconcile_model_cache(
     let namespace = cache
         .namespace()
         .ok_or_else(|| Error::InvalidObject("a model cache without a namespace".into()))?;
-    let snapshot = ctx.stores.snapshot_for(&namespace);
+    let snapshot = ctx.stores.snapshot_of(&namespace, cache.as_ref());
     let binding = volume_binding_mode(
         &ctx,
         &owned_by(&snapshot.persistent_volume_claims, cache.as_ref()),

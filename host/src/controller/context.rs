@@ -2,7 +2,7 @@
 //! recorder, the backoff book-keeping, the metrics and the shutdown signal.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
@@ -80,41 +80,54 @@ impl Context {
         observation: &impl Observation,
         namespace: Option<String>,
     ) -> Result<Plan, Error> {
-        let started = Instant::now();
         let chosen = observation
             .runtime_configs()
             .and_then(RuntimeConfigs::policy_name);
-        let result = self.evaluate(flow, observation, chosen, namespace).await;
+        let (result, took) = self.evaluate(flow, observation, chosen, namespace).await;
         let outcome = result.as_ref().map_or_else(Error::reason, |_| "ok");
-        self.metrics
-            .policy_evaluation(chosen, flow, outcome, started.elapsed());
+        self.metrics.policy_evaluation(chosen, flow, outcome, took);
         result
     }
 
-    /// Plans with the AIMPolicy `chosen` (the embedded default when `None`).
+    /// Plans with the AIMPolicy `chosen` (the embedded default when `None`), and how long that
+    /// took: encoding the observation, the call, the checks and decoding the plan. Waiting for a
+    /// blocking thread is left out, so the time is the policy's, not the machine's load.
     async fn evaluate(
         &self,
         flow: PlanFlow,
         observation: &impl Observation,
         chosen: Option<&str>,
         namespace: Option<String>,
-    ) -> Result<Plan, Error> {
-        let document =
-            serde_json::to_string(observation).map_err(|e| Error::Encoding(e.to_string()))?;
-        let policies = self
-            .policies
-            .for_policy(chosen)
-            .ok_or_else(|| Error::PolicyUnavailable(chosen.unwrap_or_default().to_owned()))?;
-        let checked = tokio::task::spawn_blocking(move || {
-            policies.plan(flow, &document, &PlanSubject { namespace })
+    ) -> (Result<Plan, Error>, Duration) {
+        let started = Instant::now();
+        let document = match serde_json::to_string(observation) {
+            Ok(document) => document,
+            Err(e) => return (Err(Error::Encoding(e.to_string())), started.elapsed()),
+        };
+        let encoding = started.elapsed();
+        let Some(policies) = self.policies.for_policy(chosen) else {
+            let unavailable = Error::PolicyUnavailable(chosen.unwrap_or_default().to_owned());
+            return (Err(unavailable), encoding);
+        };
+        let called = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let plan = policies
+                .plan(flow, &document, &PlanSubject { namespace })
+                .map_err(Error::from)
+                .and_then(|checked| {
+                    serde_json::from_value(checked).map_err(|e| {
+                        Error::Policy(crate::policy::PolicyError::OutputInvalid {
+                            detail: format!("plan does not match the plan schema: {e}"),
+                        })
+                    })
+                });
+            (plan, started.elapsed())
         })
-        .await
-        .map_err(|_| Error::Cancelled)??;
-        serde_json::from_value(checked).map_err(|e| {
-            Error::Policy(crate::policy::PolicyError::OutputInvalid {
-                detail: format!("plan does not match the plan schema: {e}"),
-            })
-        })
+        .await;
+        match called {
+            Ok((plan, took)) => (plan, encoding + took),
+            Err(_) => (Err(Error::Cancelled), encoding),
+        }
     }
 
     /// Records the plan's Events on the subject. Failing to record an Event never fails a reconcile.

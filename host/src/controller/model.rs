@@ -32,7 +32,7 @@ async fn reconcile_namespaced(model: Arc<AIMModel>, ctx: Arc<Context>) -> Result
     let namespace = model
         .namespace()
         .ok_or_else(|| Error::InvalidObject("a model without a namespace".into()))?;
-    let snapshot = ctx.stores.snapshot_for(&namespace);
+    let snapshot = ctx.stores.snapshot_of(&namespace, model.as_ref());
     let operator_namespace = ctx.settings.operator_namespace.clone();
     let observe = |inspection| {
         snapshot.model_observation(Scoped::Namespaced(&model), &operator_namespace, inspection)
@@ -48,7 +48,7 @@ async fn reconcile_cluster(
 ) -> Result<Action, Error> {
     // Cluster models read their pull secrets from the operator's namespace.
     let namespace = ctx.settings.operator_namespace.clone();
-    let snapshot = ctx.stores.snapshot_for(&namespace);
+    let snapshot = ctx.stores.snapshot_of(&namespace, model.as_ref());
     let observe =
         |inspection| snapshot.model_observation(Scoped::Cluster(&model), &namespace, inspection);
     let observation = with_inspection(&ctx, &namespace, observe).await?;

@@ -34,7 +34,7 @@ pub async fn reconcile(service: Arc<AIMService>, ctx: Arc<Context>) -> Result<Ac
         .ok_or_else(|| Error::InvalidObject("an AIMService without a namespace".into()))?;
     let observation = ctx
         .stores
-        .snapshot_for(&namespace)
+        .snapshot_of(&namespace, service.as_ref())
         .service_observation(&service);
     let api = Api::namespaced(ctx.client.clone(), &namespace);
     pipeline::reconcile(&ctx, &FLOW, &api, service.as_ref(), &observation).await

@@ -11,6 +11,7 @@ use futures::StreamExt;
 use gateway_api::apis::standard::httproutes::HttpRoute;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -60,8 +61,12 @@ where
         + 'static,
 {
     let (reader, writer) = reflector::store();
-    let stream = reflector::reflector(writer, watcher(api, config).default_backoff())
-        .modify(|object| object.managed_fields_mut().clear());
+    // Managed fields are dropped before the cache keeps the object: nothing reads them, and they
+    // are often larger than the rest of it.
+    let stream = watcher(api, config)
+        .default_backoff()
+        .modify(|object| object.meta_mut().managed_fields = None)
+        .reflect(writer);
     tokio::spawn(async move {
         let mut stream = std::pin::pin!(stream);
         while let Some(event) = stream.next().await {
@@ -132,8 +137,67 @@ impl Stores {
         results.iter().all(Result::is_ok)
     }
 
+    /// What an observation of `subject` reads: [`Self::snapshot_for`] `namespace`, except that of
+    /// the kinds there are one or more of per service (InferenceServices, HTTPRoutes, claims,
+    /// Jobs, their pods) only `subject`'s own are copied. Every observation selects those by
+    /// owner anyway; copying the whole namespace's made each reconcile cost grow with the number
+    /// of services beside it, and a namespace of services cost the square of its size.
+    pub fn snapshot_of<O: Resource<DynamicType = ()>>(
+        &self,
+        namespace: &str,
+        subject: &O,
+    ) -> ClusterSnapshot {
+        let owned = |object: &dyn Owned| {
+            object.namespace_is(namespace) && object.is_owned_by(subject.meta(), &O::kind(&()))
+        };
+        let inference_services = filtered(&self.inference_services, |o| owned(o));
+        let jobs = filtered(&self.jobs, |o| owned(o));
+        let isvc_names: Vec<String> = inference_services
+            .iter()
+            .map(ResourceExt::name_any)
+            .collect();
+        let job_names: Vec<String> = jobs.iter().map(ResourceExt::name_any).collect();
+        let labelled = |pod: &Pod, label: &str, names: &[String]| {
+            pod.namespace().as_deref() == Some(namespace)
+                && pod
+                    .labels()
+                    .get(label)
+                    .is_some_and(|value| names.contains(value))
+        };
+        ClusterSnapshot {
+            inference_services,
+            http_routes: filtered(&self.http_routes, |o| owned(o)),
+            persistent_volume_claims: filtered(&self.persistent_volume_claims, |o| owned(o)),
+            pods: filtered(&self.pods, |pod| {
+                labelled(pod, "serving.kserve.io/inferenceservice", &isvc_names)
+            })
+            .into_iter()
+            .chain(filtered(&self.job_pods, |pod| {
+                labelled(pod, "batch.kubernetes.io/job-name", &job_names)
+            }))
+            .collect(),
+            jobs,
+            ..self.namespace_wide(namespace)
+        }
+    }
+
     /// The objects of `namespace`, plus every cluster-scoped object.
     pub fn snapshot_for(&self, namespace: &str) -> ClusterSnapshot {
+        ClusterSnapshot {
+            inference_services: in_namespace(&self.inference_services, namespace),
+            http_routes: in_namespace(&self.http_routes, namespace),
+            persistent_volume_claims: in_namespace(&self.persistent_volume_claims, namespace),
+            pods: in_namespace(&self.pods, namespace)
+                .into_iter()
+                .chain(in_namespace(&self.job_pods, namespace))
+                .collect(),
+            jobs: in_namespace(&self.jobs, namespace),
+            ..self.namespace_wide(namespace)
+        }
+    }
+
+    /// The kinds there are few of per namespace, whole, and none of the per-service kinds.
+    fn namespace_wide(&self, namespace: &str) -> ClusterSnapshot {
         ClusterSnapshot {
             services: Vec::new(),
             models: in_namespace(&self.models, namespace),
@@ -145,14 +209,11 @@ impl Stores {
             template_caches: in_namespace(&self.template_caches, namespace),
             model_caches: in_namespace(&self.model_caches, namespace),
             nodes: all(&self.nodes),
-            inference_services: in_namespace(&self.inference_services, namespace),
-            http_routes: in_namespace(&self.http_routes, namespace),
-            persistent_volume_claims: in_namespace(&self.persistent_volume_claims, namespace),
-            pods: in_namespace(&self.pods, namespace)
-                .into_iter()
-                .chain(in_namespace(&self.job_pods, namespace))
-                .collect(),
-            jobs: in_namespace(&self.jobs, namespace),
+            inference_services: Vec::new(),
+            http_routes: Vec::new(),
+            persistent_volume_claims: Vec::new(),
+            pods: Vec::new(),
+            jobs: Vec::new(),
             serving_runtimes: in_namespace(&self.serving_runtimes, namespace),
             cluster_serving_runtimes: all(&self.cluster_serving_runtimes),
             active_discovery_jobs: self.active_discovery_jobs(),
@@ -197,9 +258,146 @@ fn in_namespace<K: Resource + Clone>(store: &Store<K>, namespace: &str) -> Vec<K
 where
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
+    filtered(store, |object| {
+        object.namespace().as_deref() == Some(namespace)
+    })
+}
+
+/// Copies of the cached objects `keep` accepts; only those are cloned.
+fn filtered<K: Resource + Clone>(store: &Store<K>, keep: impl Fn(&K) -> bool) -> Vec<K>
+where
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
     store
-        .state_filter(|object| object.namespace().as_deref() == Some(namespace))
+        .state_filter(|object| keep(object))
         .iter()
         .map(|object| (**object).clone())
         .collect()
+}
+
+/// What [`Stores::snapshot_of`] asks of a cached object, without knowing its kind.
+trait Owned {
+    fn namespace_is(&self, namespace: &str) -> bool;
+    /// Owned by `owner` (of `kind`): by UID when it has one, else by kind and name, as
+    /// [`crate::snapshot::owned_by`] selects.
+    fn is_owned_by(&self, owner: &ObjectMeta, kind: &str) -> bool;
+}
+
+impl<K: Resource> Owned for K {
+    fn namespace_is(&self, namespace: &str) -> bool {
+        self.meta().namespace.as_deref() == Some(namespace)
+    }
+
+    fn is_owned_by(&self, owner: &ObjectMeta, kind: &str) -> bool {
+        self.meta()
+            .owner_references
+            .iter()
+            .flatten()
+            .any(|reference| match &owner.uid {
+                Some(uid) => &reference.uid == uid,
+                None => reference.kind == kind && Some(&reference.name) == owner.name.as_ref(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A cache holding `objects`, as a reflector would after listing them.
+    fn store<K>(objects: Vec<Value>) -> Store<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned,
+    {
+        let (reader, mut writer) = reflector::store();
+        for object in objects {
+            let object: K = serde_json::from_value(object).unwrap_or_else(|e| panic!("{e}"));
+            writer.apply_watcher_event(&watcher::Event::Apply(object));
+        }
+        reader
+    }
+
+    fn metadata(name: &str, namespace: &str, owner_uid: &str, labels: Value) -> Value {
+        json!({
+            "name": name, "namespace": namespace, "labels": labels,
+            "ownerReferences": [{"apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService",
+                                 "name": "owner", "uid": owner_uid, "controller": true}]
+        })
+    }
+
+    fn isvc(name: &str, namespace: &str, owner_uid: &str) -> Value {
+        json!({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+               "metadata": metadata(name, namespace, owner_uid, json!({})), "spec": {"predictor": {}}})
+    }
+
+    fn pod(name: &str, namespace: &str, isvc: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": name, "namespace": namespace,
+            "labels": {"serving.kserve.io/inferenceservice": isvc}}})
+    }
+
+    fn stores() -> Stores {
+        Stores {
+            services: store(vec![]),
+            models: store(vec![]),
+            cluster_models: store(vec![]),
+            templates: store(vec![]),
+            cluster_templates: store(vec![]),
+            runtime_configs: store(vec![]),
+            cluster_runtime_configs: store(vec![]),
+            template_caches: store(vec![]),
+            model_caches: store(vec![]),
+            nodes: store(vec![]),
+            inference_services: store(vec![
+                isvc("chat", "ml", "uid-chat"),
+                isvc("other", "ml", "uid-other"),
+                isvc("elsewhere", "team", "uid-chat"),
+            ]),
+            http_routes: store(vec![]),
+            persistent_volume_claims: store(vec![json!({
+                "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": metadata("other-temp-cache", "ml", "uid-other", json!({}))
+            })]),
+            pods: store(vec![
+                pod("chat-predictor", "ml", "chat"),
+                pod("other-predictor", "ml", "other"),
+            ]),
+            jobs: store(vec![]),
+            job_pods: store(vec![]),
+            serving_runtimes: store(vec![]),
+            cluster_serving_runtimes: store(vec![]),
+        }
+    }
+
+    fn names<K: Resource>(objects: &[K]) -> Vec<String> {
+        let mut names: Vec<String> = objects.iter().map(ResourceExt::name_any).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_subject_snapshot_copies_only_the_subjects_own_per_service_objects() {
+        let stores = stores();
+        let service: AIMService = serde_json::from_value(json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService",
+            "metadata": {"name": "chat", "namespace": "ml", "uid": "uid-chat"},
+            "spec": {"model": {"ref": "llama"}}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let own = stores.snapshot_of("ml", &service);
+        assert_eq!(names(&own.inference_services), ["chat"]);
+        assert_eq!(names(&own.pods), ["chat-predictor"]);
+        assert!(own.persistent_volume_claims.is_empty());
+
+        let whole = stores.snapshot_for("ml");
+        assert_eq!(names(&whole.inference_services), ["chat", "other"]);
+        assert_eq!(names(&whole.pods), ["chat-predictor", "other-predictor"]);
+        // What the service flow observes is the same either way.
+        assert_eq!(
+            serde_json::to_value(own.service_observation(&service)).ok(),
+            serde_json::to_value(whole.service_observation(&service)).ok()
+        );
+    }
 }

@@ -41,7 +41,7 @@ async fn reconcile_namespaced(
     let namespace = template
         .namespace()
         .ok_or_else(|| Error::InvalidObject("a template without a namespace".into()))?;
-    let snapshot = ctx.stores.snapshot_for(&namespace);
+    let snapshot = ctx.stores.snapshot_of(&namespace, template.as_ref());
     let jobs = owned_by(&snapshot.jobs, template.as_ref());
     let log = discovery_result(&ctx, &namespace, template.status.as_ref(), &jobs).await?;
     let observation = snapshot.template_observation(
@@ -58,7 +58,7 @@ async fn reconcile_cluster(
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
     let namespace = ctx.settings.operator_namespace.clone();
-    let snapshot = ctx.stores.snapshot_for(&namespace);
+    let snapshot = ctx.stores.snapshot_of(&namespace, template.as_ref());
     let jobs = owned_by(&snapshot.jobs, template.as_ref());
     let log = discovery_result(&ctx, &namespace, template.status.as_ref(), &jobs).await?;
     let observation = snapshot.template_observation(Scoped::Cluster(&template), &namespace, log);

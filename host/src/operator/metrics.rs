@@ -51,6 +51,14 @@ struct FlowLabels {
     flow: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiRequestLabels {
+    /// The Kubernetes verb: get, list, watch, create, update, patch, delete, deletecollection.
+    verb: &'static str,
+    /// The resource (plural, with `/subresource`); the kinds the operator touches, so bounded.
+    resource: String,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// Reconciles take milliseconds to minutes (apply round trips, slow apiservers): 5 ms .. ~80 s.
@@ -77,6 +85,7 @@ struct Inner {
     policy_duration: Histograms<FlowLabels>,
     policy_compile: Histograms<CompileLabels>,
     in_backoff: Gauge,
+    api_requests: Family<ApiRequestLabels, Counter>,
 }
 
 /// A cheap-to-clone handle on the process's metrics.
@@ -101,6 +110,7 @@ impl Default for Metrics {
         let policy_compile: Histograms<CompileLabels> =
             Family::new_with_constructor(compile_buckets);
         let in_backoff = Gauge::default();
+        let api_requests = Family::<ApiRequestLabels, Counter>::default();
         // Counters are registered without `_total`: the encoder appends it.
         registry.register(
             "reconcile",
@@ -124,7 +134,7 @@ impl Default for Metrics {
         );
         registry.register(
             "policy_evaluation_duration_seconds",
-            "Time a policy plan call took, checks included, by flow",
+            "Time a policy plan call took, by flow: encoding the observation, the call, the checks and decoding the plan, not waiting for a thread",
             policy_duration.clone(),
         );
         registry.register(
@@ -137,6 +147,11 @@ impl Default for Metrics {
             "Objects waiting to retry after a failed reconcile",
             in_backoff.clone(),
         );
+        registry.register(
+            "api_requests",
+            "Requests the operator sent to the Kubernetes API, by verb and resource",
+            api_requests.clone(),
+        );
         Self(Arc::new(Inner {
             registry,
             reconciles,
@@ -146,6 +161,7 @@ impl Default for Metrics {
             policy_duration,
             policy_compile,
             in_backoff,
+            api_requests,
         }))
     }
 }
@@ -219,6 +235,14 @@ impl Metrics {
             .set(i64::try_from(objects).unwrap_or(i64::MAX));
     }
 
+    /// Counts one request to the Kubernetes API.
+    pub fn api_request(&self, verb: &'static str, resource: String) {
+        self.0
+            .api_requests
+            .get_or_create(&ApiRequestLabels { verb, resource })
+            .inc();
+    }
+
     /// The metrics in the text exposition format.
     pub fn render(&self) -> String {
         let mut text = String::new();
@@ -252,6 +276,7 @@ mod tests {
             Duration::from_millis(1),
         );
         metrics.set_in_backoff(2);
+        metrics.api_request("patch", "aimservices/status".to_owned());
         let text = metrics.render();
         for line in [
             r#"aim_reconcile_total{controller="service",result="ok"} 1"#,
@@ -261,6 +286,7 @@ mod tests {
             r#"aim_policy_evaluations_total{policy="default",flow="template-cache",result="ok"} 1"#,
             r#"aim_policy_evaluation_duration_seconds_count{flow="template-cache"} 1"#,
             "aim_objects_in_backoff 2",
+            r#"aim_api_requests_total{verb="patch",resource="aimservices/status"} 1"#,
         ] {
             assert!(text.contains(line), "missing {line:?} in:\n{text}");
         }

@@ -6,6 +6,8 @@
 //!   memory budget, and failures come back as typed [`PolicyError`]s.
 //! * [`PolicySet`] / [`PolicyRegistry`]: the custom policy in front of the embedded default,
 //!   swapped atomically on reload; every plan passes [`checks`] before the host applies it.
+//! * [`PolicyEngine`]: the default policy as wasm (always, in production) or compiled natively,
+//!   to measure what the sandbox costs.
 //!
 //! Calls block the calling thread (for at most the policy's deadline); async callers run them
 //! with `tokio::task::spawn_blocking`.
@@ -22,6 +24,7 @@ mod engine;
 mod error;
 mod limits;
 mod loaded;
+mod native;
 mod output;
 mod registry;
 mod runtime;
@@ -43,6 +46,7 @@ pub use limits::{
     DEFAULT_DEADLINE, DEFAULT_MEMORY_BYTES, MAX_DEADLINE, MAX_MEMORY_BYTES, PolicyLimits,
 };
 pub use loaded::{LoadReport, LoadedPolicy, PlanFlow, Reply, interface_name};
+pub use native::PolicyEngine;
 pub use registry::{PolicyRegistry, PolicySource, ReloadFailure};
 pub use runtime::{CacheLocation, PolicyRuntime, RuntimeConfig, RuntimeError};
 pub use set::PolicySet;

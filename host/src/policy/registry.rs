@@ -6,6 +6,10 @@
 //! calls already running keep the `Arc` of the set they started with. A new version that fails
 //! to load leaves the last good set active and is remembered as [`ReloadFailure`], so the
 //! operator can say why in status.
+//!
+//! With [`PolicyEngine::Native`] the unnamed set plans with the default policy compiled into the
+//! binary, and every object gets it, whatever AIMPolicy its runtime config names: a mode for
+//! measuring the sandbox's cost, never for production.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -17,6 +21,7 @@ use super::embedded::load_default_policy;
 use super::error::PolicyError;
 use super::limits::PolicyLimits;
 use super::loaded::LoadedPolicy;
+use super::native::PolicyEngine;
 use super::runtime::PolicyRuntime;
 use super::set::PolicySet;
 
@@ -43,6 +48,7 @@ pub struct PolicyRegistry {
     active: RwLock<Arc<PolicySet>>,
     last_failure: Mutex<Option<ReloadFailure>>,
     named: RwLock<HashMap<String, Arc<PolicySet>>>,
+    engine: PolicyEngine,
 }
 
 impl std::fmt::Debug for PolicyRegistry {
@@ -75,7 +81,26 @@ impl PolicyRegistry {
             active: RwLock::new(active),
             last_failure: Mutex::new(None),
             named: RwLock::new(HashMap::new()),
+            engine: PolicyEngine::Wasm,
         }
+    }
+
+    /// Plans with `engine`: [`PolicyEngine::Native`] makes the unnamed set plan natively and
+    /// every lookup by policy name answer with it.
+    pub fn with_engine(self, engine: PolicyEngine) -> Self {
+        let active = Arc::new(
+            PolicySet::new(None, self.default.clone(), self.rules.clone()).with_engine(engine),
+        );
+        PolicyRegistry {
+            active: RwLock::new(active),
+            engine,
+            ..self
+        }
+    }
+
+    /// How the default policy runs.
+    pub fn engine(&self) -> PolicyEngine {
+        self.engine
     }
 
     /// The policy set in force now; hold the `Arc` for the duration of one reconcile.
@@ -146,6 +171,7 @@ impl PolicyRegistry {
     pub fn for_policy(&self, policy: Option<&str>) -> Option<Arc<PolicySet>> {
         match policy {
             None => Some(self.active()),
+            Some(_) if self.engine == PolicyEngine::Native => Some(self.active()),
             Some(name) => self
                 .named
                 .read()
@@ -186,11 +212,9 @@ impl PolicyRegistry {
 
     /// Deactivates any custom policy.
     pub fn use_default(&self) {
-        let set = Arc::new(PolicySet::new(
-            None,
-            self.default.clone(),
-            self.rules.clone(),
-        ));
+        let set = Arc::new(
+            PolicySet::new(None, self.default.clone(), self.rules.clone()).with_engine(self.engine),
+        );
         *self.active.write().unwrap_or_else(PoisonError::into_inner) = set;
     }
 }

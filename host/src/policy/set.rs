@@ -1,6 +1,8 @@
 //! The policy in force: an optional custom policy in front of the embedded default. Each call
 //! goes to the custom policy when it exports that interface and does not answer `unsupported`;
-//! otherwise to the default. Plans are checked whichever policy made them.
+//! otherwise to the default. Plans are checked whichever policy made them. A set without a custom
+//! policy may plan with the default compiled natively instead ([`PolicyEngine::Native`]), to
+//! measure the sandbox.
 
 use std::sync::Arc;
 
@@ -11,6 +13,7 @@ use super::checks::{OutputRules, PlanSubject, check_plan};
 use super::delegation::Delegation;
 use super::error::PolicyError;
 use super::loaded::{LoadedPolicy, PlanFlow, Reply};
+use super::native::{self, PolicyEngine};
 
 /// An immutable pair of policies; swapped whole on reload so in-flight calls finish on the old one.
 #[derive(Debug, Clone)]
@@ -18,6 +21,7 @@ pub struct PolicySet {
     custom: Option<Arc<LoadedPolicy>>,
     default: Arc<LoadedPolicy>,
     rules: Arc<OutputRules>,
+    engine: PolicyEngine,
 }
 
 impl PolicySet {
@@ -30,7 +34,13 @@ impl PolicySet {
             custom,
             default,
             rules,
+            engine: PolicyEngine::Wasm,
         }
+    }
+
+    /// The same set, planning with `engine` when it has no custom policy.
+    pub fn with_engine(self, engine: PolicyEngine) -> Self {
+        PolicySet { engine, ..self }
     }
 
     pub fn custom(&self) -> Option<&Arc<LoadedPolicy>> {
@@ -60,9 +70,12 @@ impl PolicySet {
         observation: &str,
         subject: &PlanSubject,
     ) -> Result<Value, PolicyError> {
-        let text = self.first_answer(PolicyInterface::Planner, |policy, delegation| {
-            policy.plan_raw(flow, observation, delegation)
-        })?;
+        let text = match (&self.custom, self.engine) {
+            (None, PolicyEngine::Native) => native::plan(flow, observation)?,
+            _ => self.first_answer(PolicyInterface::Planner, |policy, delegation| {
+                policy.plan_raw(flow, observation, delegation)
+            })?,
+        };
         check_plan(&text, subject, &self.rules)
     }
 

@@ -1,0 +1,55 @@
+//! The embedded default policy compiled into the binary and called directly, outside the
+//! sandbox (`aim-engine run --policy-engine native`). It exists to measure what the sandbox
+//! costs: the same planner code, the same checks on its plans, no wasm. Errors map as the
+//! component's do, and a panic, which would trap in wasm, is caught and reported as a trap.
+
+use aim_policy_default::PolicyFailure;
+use aim_policy_default::planner::{Flow, plan_json};
+
+use super::error::PolicyError;
+use super::loaded::PlanFlow;
+
+/// How the embedded default policy runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PolicyEngine {
+    /// The WebAssembly component in the sandbox, as in production.
+    #[default]
+    Wasm,
+    /// The same code compiled natively, without the sandbox; AIMPolicies are ignored.
+    Native,
+}
+
+/// Plans `flow` with the natively compiled default policy; the plan is unchecked.
+pub(super) fn plan(flow: PlanFlow, observation: &str) -> Result<String, PolicyError> {
+    let flow = match flow {
+        PlanFlow::Service => Flow::Service,
+        PlanFlow::Template => Flow::Template,
+        PlanFlow::Model => Flow::Model,
+        PlanFlow::TemplateCache => Flow::TemplateCache,
+        PlanFlow::ModelCache => Flow::ModelCache,
+    };
+    match std::panic::catch_unwind(|| plan_json(flow, observation)) {
+        Ok(Ok(plan)) => Ok(plan),
+        Ok(Err(PolicyFailure::InvalidInput(detail))) => Err(PolicyError::InvalidInput { detail }),
+        Ok(Err(PolicyFailure::Rejected { reason, message })) => {
+            Err(PolicyError::Rejected { reason, message })
+        }
+        Err(_) => Err(PolicyError::Trapped {
+            detail: "the natively compiled default policy panicked".to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_observation_of_another_version_is_invalid_input_as_in_wasm() {
+        let error = plan(PlanFlow::Service, r#"{"apiVersion":"v0"}"#);
+        assert!(
+            matches!(error, Err(PolicyError::InvalidInput { .. })),
+            "{error:?}"
+        );
+    }
+}
