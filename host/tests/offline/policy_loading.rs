@@ -2,20 +2,18 @@
 // Test helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::support::{
+    SERVICE_OBSERVATION, default_policy, empty_component, future_version_component,
+    hostile_policy_wasm, path_request, rules, runtime, subject, wrong_signature_component,
+};
 use aim_engine::policy::{
     CacheLocation, CacheOutcome, Digest, PlanFlow, PolicyError, PolicyInterface, PolicyLimits,
     PolicyRegistry, PolicyRuntime, PolicySource, RuntimeConfig,
-};
-use support::{
-    SERVICE_OBSERVATION, default_policy, empty_component, future_version_component,
-    hostile_policy_wasm, path_request, rules, runtime, subject, wrong_signature_component,
 };
 
 #[test]

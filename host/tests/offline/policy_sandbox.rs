@@ -3,18 +3,16 @@
 // Test helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::{
+    default_policy, hostile_policy_wasm, observation, path_request, rules, runtime, subject,
+};
 use aim_engine::policy::{
     LoadedPolicy, PlanFlow, PolicyError, PolicyInterface, PolicyLimits, PolicySet,
 };
 use serde_json::Value;
-use support::{
-    default_policy, hostile_policy_wasm, observation, path_request, rules, runtime, subject,
-};
 
 fn hostile(limits: PolicyLimits) -> Arc<LoadedPolicy> {
     Arc::new(runtime().load(hostile_policy_wasm(), None, limits).unwrap())

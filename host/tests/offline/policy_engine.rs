@@ -3,10 +3,8 @@
 // Test helpers outside #[test] functions unwrap too: a panic is how a test reports failure.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{SERVICE_OBSERVATION, default_policy, rules, runtime, subject};
 use aim_engine::policy::{PlanFlow, PolicyEngine, PolicyError, PolicyRegistry};
-use support::{SERVICE_OBSERVATION, default_policy, rules, runtime, subject};
 
 #[test]
 fn the_native_default_policy_plans_what_the_wasm_one_plans() {

@@ -3,15 +3,13 @@
 //! make the other loop. Uses the example policy in `policies/rust-team-routes`.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::support::{default_policy, rules, runtime, team_routes_policy_wasm};
 use aim_engine::policy::{PolicyLimits, PolicySet};
 use aim_engine::render::{input, render};
 use serde_json::Value;
-use support::{default_policy, rules, runtime, team_routes_policy_wasm};
 
 fn team_routes() -> PolicySet {
     let custom = runtime()

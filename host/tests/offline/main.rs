@@ -1,0 +1,13 @@
+//! Host tests that need no cluster: the policy runtime (loading, sandbox limits, delegation, the
+//! native and wasm engines), rendering of the examples and the committed CRDs. One binary for all
+//! of them, because each test binary links the whole operator.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod crds_are_committed;
+mod policy_delegation;
+mod policy_engine;
+mod policy_loading;
+mod policy_sandbox;
+mod render_examples;
