@@ -10,4 +10,4 @@ cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2 >/dev/null
 tests/k8s/build.sh
 cargo build --release --locked -p aim-engine -p aim-tests --bin aim-engine --bin scale-bench
-exec target/release/scale-bench "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/scale-bench" "$@"

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 out=target/policies
 mkdir -p "$out"
 cargo build --quiet --locked -p aim-engine
-engine=target/debug/aim-engine
+engine=${CARGO_TARGET_DIR:-target}/debug/aim-engine
 
 declare -A fixtures=(
   [team-routes]=policies/rust-team-routes/fixtures

@@ -174,6 +174,8 @@ pub mod reasons {
     pub const PVC_LOST: &str = "PVCLost";
     pub const NO_FAILURE: &str = "NoFailure";
     pub const DOWNLOAD_FAILED: &str = "DownloadFailed";
+    // Any kind: stored in a shape the operator's types refuse (written past validation).
+    pub const MALFORMED_OBJECT: &str = "MalformedObject";
 }
 
 /// The status a condition reports.

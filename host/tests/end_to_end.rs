@@ -11,38 +11,14 @@ mod support;
 
 use std::time::Duration;
 
-use aim_api::v1alpha1::{AIMPolicy, AIMRuntimeConfig, AIMService};
+use aim_api::v1alpha1::{AIMRuntimeConfig, AIMService};
 use aim_tests::fixtures;
 use aim_tests::quick_start::{SERVICE, TIMEOUT, run_until_inference_service_ready, state};
 use aim_tests::{TestEnv, TestNamespace, wait_for, wait_for_deletion};
-use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 use support::operator::Operator;
 use support::team_routes_policy_wasm;
-
-/// Ships the example team-routes policy: its component in a ConfigMap of the operator's
-/// namespace, and an AIMPolicy pinning its digest.
-async fn ship_policy(ns: &TestNamespace, name: &str) -> Api<AIMPolicy> {
-    let wasm = team_routes_policy_wasm();
-    let map = fixtures::policy_config_map(name, wasm);
-    ns.api::<ConfigMap>()
-        .create(&PostParams::default(), &map)
-        .await
-        .unwrap();
-    let digest = aim_engine::policy::Digest::of(wasm).to_string();
-    let policy: AIMPolicy = serde_json::from_value(json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMPolicy", "metadata": {"name": name},
-        "spec": {"source": {"configMap": {"name": name}}, "digest": digest}
-    }))
-    .unwrap();
-    let policies: Api<AIMPolicy> = Api::all(ns.client());
-    policies
-        .create(&PostParams::default(), &policy)
-        .await
-        .unwrap();
-    policies
-}
 
 #[tokio::test]
 async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without_a_restart() {
@@ -87,7 +63,15 @@ async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without
 
     // The platform team's policy, selected by the namespace's runtime config.
     let policy_name = format!("{}-team-routes", ns.name());
-    let policies = ship_policy(ns, &policy_name).await;
+    let policies = fixtures::ship_policy(
+        &ns.client(),
+        ns.name(),
+        &policy_name,
+        team_routes_policy_wasm(),
+        json!({}),
+    )
+    .await
+    .unwrap();
     wait_for(&policies, &policy_name, TIMEOUT, |p| {
         p.status.as_ref().and_then(|s| s.status.as_deref()) == Some("Active")
     })

@@ -1,7 +1,9 @@
 //! The `aim-engine run` binary under faults on the real control plane: children deleted by hand
 //! come back, another field manager's edit of an operator-owned field is undone while its own
 //! additions stay, and a SIGKILL right after a new service is created loses nothing: the
-//! restarted process finishes the work, with exactly one object of each kind per service.
+//! restarted process finishes the work, with exactly one object of each kind per service. A
+//! namespace deleted with services and caches in it goes away completely while the operator
+//! carries on with the others.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -12,65 +14,32 @@ use std::time::Duration;
 
 use aim_api::v1alpha1::AIMService;
 use aim_tests::fixtures::{self, inference_service_api};
-use aim_tests::{TestEnv, TestNamespace, wait_for};
-use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
-    PatchParams, PostParams,
-};
-use serde_json::{Value, json};
+use aim_tests::{TestEnv, TestNamespace, wait_for, wait_for_deletion};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use serde_json::json;
 use support::operator::Operator;
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 
-fn aim(ns: &TestNamespace, kind: &str) -> Api<DynamicObject> {
-    Api::namespaced_with(
-        ns.client(),
-        ns.name(),
-        &ApiResource::from_gvk(&GroupVersionKind::gvk("aim.silogen.ai", "v1alpha1", kind)),
-    )
-}
-
-async fn create(api: &Api<DynamicObject>, object: Value) {
-    let object: DynamicObject = serde_json::from_value(object).unwrap();
-    api.create(&PostParams::default(), &object).await.unwrap();
-}
-
 /// A Ready model and template on an MI300X node, and routing for the namespace.
 async fn serving_setup(ns: &TestNamespace) {
-    fixtures::create_node(
-        ns,
-        "gpu",
-        &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
-        8,
-    )
-    .await
-    .unwrap();
-    create(&aim(ns, "AIMModel"), json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMModel", "metadata": {"name": "llama"},
-        "spec": {"image": "ghcr.io/silogen/llama:0.7.0", "discovery": {"enabled": false}}
-    }))
-    .await;
-    create(&aim(ns, "AIMServiceTemplate"), json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMServiceTemplate", "metadata": {"name": "llama-latency"},
-        "spec": {
-            "modelName": "llama", "metric": "latency", "precision": "fp8", "gpuSelector": {"count": 1, "model": "MI300X"},
-            "modelSources": [{"name": "amd/Llama-3.1-8B-Instruct-FP8-KV", "sourceUri": "hf://amd/Llama-3.1-8B-Instruct-FP8-KV", "size": "16Gi"}]
-        }
-    }))
-    .await;
-    create(&aim(ns, "AIMRuntimeConfig"), json!({
+    fixtures::create_model_and_template(ns).await.unwrap();
+    fixtures::create_aim(ns, json!({
         "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig", "metadata": {"name": "default"},
         "spec": {"routing": {"enabled": true, "gatewayRef": {"name": "gw", "namespace": "gateways"}}}
     }))
-    .await;
+    .await
+    .unwrap();
 }
 
 async fn service(ns: &TestNamespace, name: &str) {
-    create(&aim(ns, "AIMService"), json!({
+    fixtures::create_aim(ns, json!({
         "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": name},
         "spec": {"model": {"ref": "llama"}, "replicas": 2}
     }))
-    .await;
+    .await
+    .unwrap();
 }
 
 async fn start(ns: TestNamespace, env: &TestEnv) -> Operator {
@@ -172,4 +141,71 @@ async fn the_operator_converges_after_children_are_deleted_edited_and_it_is_kill
     let all = ListParams::default();
     assert_eq!(isvcs.list(&all).await.unwrap().items.len(), 2);
     assert_eq!(routes.list(&all).await.unwrap().items.len(), 2);
+}
+
+#[tokio::test]
+async fn a_namespace_deleted_with_services_and_caches_goes_away_and_the_others_carry_on() {
+    let env = TestEnv::shared().await.unwrap();
+    let own = TestNamespace::create(env).await.unwrap();
+    let doomed = TestNamespace::create(env).await.unwrap();
+    let other = TestNamespace::create(env).await.unwrap();
+    let watched = format!("{},{}", doomed.name(), other.name());
+    let operator = Operator::start_in(own, env.kubeconfig(), &["--namespace", &watched]).await;
+    assert!(
+        operator
+            .wait_for("/readyz", |status, _| status == 200)
+            .await,
+        "never ready; log:\n{}",
+        operator.log()
+    );
+
+    // A serving service and a caching one, with their template and model caches.
+    serving_setup(&doomed).await;
+    service(&doomed, "chat").await;
+    fixtures::create_aim(&doomed, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": "cached"},
+        "spec": {"model": {"ref": "llama"}, "cacheModel": true}
+    }))
+    .await
+    .unwrap();
+    let isvcs = inference_service_api(doomed.client(), doomed.name());
+    wait_for(&isvcs, "chat", TIMEOUT, |_| true)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    let model_caches = fixtures::aim_api(&doomed, "AIMModelCache");
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while model_caches
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .is_empty()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no model cache; log:\n{}",
+            operator.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Deleted: nothing the operator holds (a finalizer, a re-created child) keeps it.
+    let namespaces: Api<Namespace> = Api::all(doomed.client());
+    namespaces
+        .delete(doomed.name(), &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_for_deletion(&namespaces, doomed.name(), TIMEOUT)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+
+    // The operator carries on with the namespace next to it.
+    serving_setup(&other).await;
+    service(&other, "chat").await;
+    let isvcs = inference_service_api(other.client(), other.name());
+    wait_for(&isvcs, "chat", TIMEOUT, |_| true)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    let log = operator.log();
+    assert!(!log.contains("panicked"), "log:\n{log}");
 }

@@ -11,13 +11,12 @@ mod support;
 
 use std::time::Duration;
 
-use aim_api::v1alpha1::{AIMPolicy, AIMService};
+use aim_api::v1alpha1::AIMService;
 use aim_tests::fixtures::{self, inference_service_api};
 use aim_tests::{TestEnv, TestNamespace, wait_for};
-use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use serde_json::{Value, json};
+use kube::api::{Api, DeleteParams, ListParams};
+use serde_json::json;
 use support::hostile_policy_wasm;
 use support::operator::Operator;
 
@@ -32,14 +31,6 @@ const BEHAVIOURS: [(&str, &str); 6] = [
     ("clusterrole", "PolicyOutputInvalid"),
     ("other-namespace", "PolicyOutputInvalid"),
 ];
-
-async fn create<K>(api: &Api<K>, object: Value)
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
-{
-    let object: K = serde_json::from_value(object).unwrap();
-    api.create(&PostParams::default(), &object).await.unwrap();
-}
 
 fn failure_reason(service: &AIMService) -> Option<String> {
     let status = service.status.as_ref()?;
@@ -67,84 +58,47 @@ async fn a_hostile_policy_fails_only_its_own_services_with_typed_reasons() {
 
     // The hostile policy, active and selected by the `hostile` runtime config only.
     let policy_name = format!("{}-hostile", ns.name());
-    let wasm = hostile_policy_wasm();
-    ns.api::<ConfigMap>()
-        .create(
-            &PostParams::default(),
-            &fixtures::policy_config_map(&policy_name, wasm),
-        )
-        .await
-        .unwrap();
-    let policies: Api<AIMPolicy> = Api::all(ns.client());
-    create(&policies, json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMPolicy", "metadata": {"name": policy_name},
-        "spec": {
-            "source": {"configMap": {"name": policy_name}},
-            "digest": aim_engine::policy::Digest::of(wasm).to_string(),
-            "deadlineMilliseconds": 100, "memoryMib": 32
-        }
-    }))
-    .await;
+    let policies = fixtures::ship_policy(
+        &ns.client(),
+        ns.name(),
+        &policy_name,
+        hostile_policy_wasm(),
+        json!({"deadlineMilliseconds": 100, "memoryMib": 32}),
+    )
+    .await
+    .unwrap();
     wait_for(&policies, &policy_name, TIMEOUT, |p| {
         p.status.as_ref().and_then(|s| s.status.as_deref()) == Some("Active")
     })
     .await
     .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
-    let aim = |kind: &str| {
-        kube::Api::<kube::api::DynamicObject>::namespaced_with(
-            ns.client(),
-            ns.name(),
-            &kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
-                "aim.silogen.ai",
-                "v1alpha1",
-                kind,
-            )),
-        )
-    };
-    create(
-        &aim("AIMRuntimeConfig"),
+    fixtures::create_aim(
+        ns,
         json!({
             "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig",
             "metadata": {"name": "hostile"}, "spec": {"policyName": policy_name}
         }),
     )
-    .await;
-
-    // A bystander on the default policy, with what it needs to create its InferenceService.
-    fixtures::create_node(
-        ns,
-        "gpu",
-        &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
-        8,
-    )
     .await
     .unwrap();
-    create(&aim("AIMModel"), json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMModel", "metadata": {"name": "llama"},
-        "spec": {"image": "ghcr.io/silogen/llama:0.7.0", "discovery": {"enabled": false}}
-    }))
-    .await;
-    create(&aim("AIMServiceTemplate"), json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMServiceTemplate", "metadata": {"name": "llama-latency"},
-        "spec": {
-            "modelName": "llama", "metric": "latency", "precision": "fp8", "gpuSelector": {"count": 1, "model": "MI300X"},
-            "modelSources": [{"name": "amd/Llama-3.1-8B-Instruct-FP8-KV", "sourceUri": "hf://amd/Llama-3.1-8B-Instruct-FP8-KV", "size": "16Gi"}]
-        }
-    }))
-    .await;
+
+    // A bystander on the default policy, with what it needs to create its InferenceService.
+    fixtures::create_model_and_template(ns).await.unwrap();
     let services: Api<AIMService> = ns.api();
     for (service, _) in BEHAVIOURS {
-        create(&services, json!({
+        fixtures::create_aim(ns, json!({
             "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": service},
             "spec": {"model": {"ref": "llama"}, "runtimeConfigName": "hostile"}
         }))
-        .await;
+        .await
+        .unwrap();
     }
-    create(&services, json!({
+    fixtures::create_aim(ns, json!({
         "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": "bystander"},
         "spec": {"model": {"ref": "llama"}}
     }))
-    .await;
+    .await
+    .unwrap();
 
     for (service, reason) in BEHAVIOURS {
         let failed = wait_for(&services, service, TIMEOUT, |s| {

@@ -36,6 +36,7 @@ pub struct Timings {
 pub struct ControlPlane {
     supervisor: Supervisor,
     kubeconfig: PathBuf,
+    etcd_client: u16,
     timings: Timings,
     dir: TempDir,
 }
@@ -94,6 +95,7 @@ impl ControlPlane {
         Ok(Self {
             supervisor,
             kubeconfig,
+            etcd_client,
             timings,
             dir,
         })
@@ -114,6 +116,45 @@ impl ControlPlane {
 
     pub fn pids(&self) -> Vec<(String, u32)> {
         self.supervisor.pids()
+    }
+
+    /// etcd's client URL (plain HTTP on loopback; its v3 JSON gateway is under `/v3/`), for tests
+    /// that write to storage behind the apiserver's back.
+    pub fn etcd_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.etcd_client)
+    }
+
+    /// Writes `value` under `key` straight into etcd, behind the apiserver's back: how an object
+    /// that its validation would refuse gets into storage. Keys are the apiserver's, for example
+    /// `/registry/aim.silogen.ai/aimservices/<namespace>/<name>`.
+    pub async fn write_to_etcd(&self, key: &str, value: &[u8]) -> Result<()> {
+        use base64::Engine as _;
+        let encode = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+        let body = serde_json::json!({"key": encode(key.as_bytes()), "value": encode(value)});
+        let response = reqwest::Client::new()
+            .post(format!("{}/v3/kv/put", self.etcd_url()))
+            .body(serde_json::to_vec(&body)?)
+            .send()
+            .await
+            .context("writing to etcd")?;
+        if !response.status().is_success() {
+            bail!("etcd answered {} to a put of {key}", response.status());
+        }
+        Ok(())
+    }
+
+    /// Kills one component (`etcd`, `kube-apiserver`, `kube-controller-manager`) as a crash would;
+    /// it stays down until [`ControlPlane::start_again`].
+    pub fn kill(&mut self, component: &str) -> Result<()> {
+        self.supervisor.kill(component)
+    }
+
+    /// Starts a killed component again, with its data, ports and flags, and waits until the
+    /// apiserver is ready (which includes reaching etcd).
+    pub async fn start_again(&mut self, component: &str) -> Result<()> {
+        self.supervisor.start_again(component)?;
+        let client = kubeconfig::client(&self.kubeconfig).await?;
+        wait_ready(&mut self.supervisor, &client, self.dir.path()).await
     }
 
     /// Fails if a component has exited.
@@ -200,8 +241,9 @@ fn controller_manager_args(pki: &Pki, kubeconfig: &Path) -> Vec<String> {
     vec![
         format!("--kubeconfig={}", kubeconfig.display()),
         // What a cluster without nodes needs: namespace deletion, owner-reference cascades,
-        // default ServiceAccounts and Job bookkeeping.
-        "--controllers=namespace,garbagecollector,serviceaccount-token,serviceaccount,job".into(),
+        // default ServiceAccounts, Job bookkeeping, and lifting the claim-protection finalizer
+        // (without it a deleted claim, and so its namespace, would never go away).
+        "--controllers=namespace,garbagecollector,serviceaccount-token,serviceaccount,job,persistentvolumeclaim-protection-controller".into(),
         "--leader-elect=false".into(),
         "--secure-port=0".into(),
         format!(

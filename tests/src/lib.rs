@@ -23,6 +23,7 @@ pub mod fixtures;
 pub mod helm;
 pub mod kubeconfig;
 pub mod namespace;
+pub mod operator;
 pub mod paths;
 pub mod pki;
 pub mod process;

@@ -32,6 +32,9 @@ struct Proc {
     name: String,
     child: Child,
     log: PathBuf,
+    /// How it was started, so a fault test can start it again.
+    command: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 /// Owns the running components of one environment.
@@ -91,23 +94,59 @@ impl Supervisor {
     ) -> Result<()> {
         let log = self.dir.join(format!("{name}.log"));
         let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let child = Command::new(program)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("starting {}", program.display()))?;
-        let pid = child.id();
+        let mut command = vec![program.display().to_string()];
+        command.extend(args.iter().cloned());
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let child = start(&command, &env, out)?;
         self.procs.push(Proc {
             name: name.to_owned(),
             child,
             log,
+            command,
+            env,
         });
-        let mut pids = OpenOptions::new().append(true).open(&self.pid_file)?;
-        writeln!(pids, "{pid}")?;
+        self.write_pid_file()
+    }
+
+    /// Kills the component `name` (SIGKILL, as a crash or an OOM kill would) and waits for it. It
+    /// stays stopped until [`Supervisor::start_again`].
+    pub fn kill(&mut self, name: &str) -> Result<()> {
+        let p = self.find(name)?;
+        kill_group(&p.child);
+        p.child
+            .wait()
+            .with_context(|| format!("waiting for {name}"))?;
+        Ok(())
+    }
+
+    /// Starts the stopped component `name` again, as before, its output appended to its log.
+    pub fn start_again(&mut self, name: &str) -> Result<()> {
+        let p = self.find(name)?;
+        if p.child.try_wait()?.is_none() {
+            bail!("{name} is still running");
+        }
+        let out = OpenOptions::new().append(true).open(&p.log)?;
+        p.child = start(&p.command, &p.env, out)?;
+        self.write_pid_file()
+    }
+
+    fn find(&mut self, name: &str) -> Result<&mut Proc> {
+        self.procs
+            .iter_mut()
+            .find(|p| p.name == name)
+            .with_context(|| format!("no component named {name}"))
+    }
+
+    /// Rewritten whole after every start, so the watchdog never kills a group whose leader has
+    /// been reaped and its pid reused.
+    fn write_pid_file(&self) -> Result<()> {
+        let mut pids = File::create(&self.pid_file)?;
+        for p in &self.procs {
+            writeln!(pids, "{}", p.child.id())?;
+        }
         Ok(())
     }
 
@@ -153,6 +192,20 @@ impl Drop for Supervisor {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Starts `command` (program first) in a process group of its own, output to `out`.
+fn start(command: &[String], env: &[(String, String)], out: File) -> Result<Child> {
+    let (program, args) = command.split_first().context("an empty command")?;
+    Command::new(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting {program}"))
 }
 
 fn kill_group(child: &Child) {

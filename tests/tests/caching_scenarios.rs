@@ -8,12 +8,12 @@
 
 mod common;
 
-use common::{aim_api, condition, create, namespace, state};
+use common::{condition, create, namespace, state};
 
 use std::time::Duration;
 
 use aim_api::v1alpha1::AIMService;
-use aim_tests::fixtures::{self, inference_service_api};
+use aim_tests::fixtures::{self, aim_api, inference_service_api};
 use aim_tests::{TestNamespace, wait_for, wait_for_deletion};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;

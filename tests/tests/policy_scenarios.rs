@@ -22,7 +22,6 @@ use aim_tests::{TestNamespace, wait_for};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -42,10 +41,6 @@ fn team_routes_wasm() -> &'static [u8] {
     })
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(bytes))
-}
-
 /// Creates the operator's namespace unless it exists (tests share it).
 async fn operator_namespace(ns: &TestNamespace) {
     let namespaces: Api<Namespace> = Api::all(ns.client());
@@ -57,30 +52,16 @@ async fn operator_namespace(ns: &TestNamespace) {
 /// Puts `wasm` into a ConfigMap of the operator's namespace.
 async fn upload(ns: &TestNamespace, name: &str, wasm: &[u8]) {
     operator_namespace(ns).await;
-    let maps: Api<ConfigMap> = Api::namespaced(ns.client(), OPERATOR_NAMESPACE);
-    let map = fixtures::policy_config_map(name, wasm);
-    maps.patch(
-        name,
-        &PatchParams::apply("policy-scenarios").force(),
-        &Patch::Apply(&map),
-    )
-    .await
-    .unwrap();
+    fixtures::upload_policy(&ns.client(), OPERATOR_NAMESPACE, name, wasm)
+        .await
+        .unwrap();
 }
 
 /// Creates the AIMPolicy `name` with `spec`.
 async fn create_policy(ns: &TestNamespace, name: &str, spec: serde_json::Value) -> Api<AIMPolicy> {
-    let policies: Api<AIMPolicy> = Api::all(ns.client());
-    let policy: AIMPolicy = serde_json::from_value(json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMPolicy", "metadata": {"name": name},
-        "spec": spec
-    }))
-    .unwrap();
-    policies
-        .create(&PostParams::default(), &policy)
+    fixtures::create_policy(&ns.client(), name, spec)
         .await
-        .unwrap();
-    policies
+        .unwrap()
 }
 
 fn policy_condition(policy: &AIMPolicy, type_: &str) -> Option<(String, String)> {
@@ -117,7 +98,7 @@ async fn routed_service(ns: &TestNamespace) {
 }
 
 async fn select_policy(ns: &TestNamespace, policy: &str) {
-    let configs = common::aim_api(ns, "AIMRuntimeConfig");
+    let configs = fixtures::aim_api(ns, "AIMRuntimeConfig");
     configs
         .patch(
             "default",
@@ -137,7 +118,7 @@ async fn selecting_an_aim_policy_in_the_runtime_config_changes_the_route_without
     let policies = create_policy(
         &ns,
         &name,
-        json!({"source": {"configMap": {"name": name}}, "digest": sha256(wasm)}),
+        json!({"source": {"configMap": {"name": name}}, "digest": fixtures::policy_digest(wasm)}),
     )
     .await;
     let active = wait_for(&policies, &name, TIMEOUT, |p| {
@@ -153,7 +134,10 @@ async fn selecting_an_aim_policy_in_the_runtime_config_changes_the_route_without
         "NoFixtures"
     );
     let status = active.status.unwrap();
-    assert_eq!(status.active_digest.as_deref(), Some(sha256(wasm).as_str()));
+    assert_eq!(
+        status.active_digest.as_deref(),
+        Some(fixtures::policy_digest(wasm).as_str())
+    );
     assert!(
         status
             .implements
@@ -206,7 +190,7 @@ async fn a_refused_new_version_keeps_the_last_good_one_active() {
     let policies = create_policy(
         &ns,
         &name,
-        json!({"source": {"configMap": {"name": name}}, "digest": sha256(wasm)}),
+        json!({"source": {"configMap": {"name": name}}, "digest": fixtures::policy_digest(wasm)}),
     )
     .await;
     wait_for(&policies, &name, TIMEOUT, |p| {
@@ -233,7 +217,7 @@ async fn a_refused_new_version_keeps_the_last_good_one_active() {
     );
     assert_eq!(
         degraded.status.unwrap().active_digest.as_deref(),
-        Some(sha256(wasm).as_str())
+        Some(fixtures::policy_digest(wasm).as_str())
     );
     policies
         .delete(&name, &DeleteParams::default())
@@ -263,7 +247,7 @@ async fn a_policy_failing_its_fixtures_is_not_activated() {
         &ns,
         &name,
         json!({
-            "source": {"configMap": {"name": name}}, "digest": sha256(wasm),
+            "source": {"configMap": {"name": name}}, "digest": fixtures::policy_digest(wasm),
             "fixtures": {"configMapName": format!("{name}-fixtures")}
         }),
     )
@@ -314,7 +298,7 @@ async fn a_policy_published_to_a_private_oci_registry_is_pulled_and_activated() 
                 "reference": registry.image("policies/team-routes", "0.1.0"),
                 "pullSecretName": name
             }},
-            "digest": sha256(wasm)
+            "digest": fixtures::policy_digest(wasm)
         }),
     )
     .await;
@@ -325,7 +309,7 @@ async fn a_policy_published_to_a_private_oci_registry_is_pulled_and_activated() 
     .unwrap();
     assert_eq!(
         active.status.unwrap().active_digest.as_deref(),
-        Some(sha256(wasm).as_str())
+        Some(fixtures::policy_digest(wasm).as_str())
     );
     policies
         .delete(&name, &DeleteParams::default())

@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use kube::api::ListParams;
 use kube::{Api, Client, ResourceExt};
 
-use crate::cluster::policy_source::fetch_component;
+use crate::cluster::policy_source::{fetch_component, limits_of};
 use crate::controller::{NamespaceScope, Watches};
 use crate::policy::{
     CacheLocation, Digest, LoadedPolicy, OutputRules, PolicyLimits, PolicyRuntime, PolicySet,
@@ -215,16 +215,9 @@ impl InForce<'_> {
         let wasm = fetch_component(self.client, self.operator_namespace, &policy.spec.source)
             .await
             .map_err(|e| e.to_string())?;
-        let limits = PolicyLimits {
-            deadline: std::time::Duration::from_millis(u64::from(
-                policy.spec.deadline_milliseconds,
-            )),
-            memory_bytes: usize::try_from(policy.spec.memory_mib).unwrap_or(usize::MAX) << 20,
-            ..PolicyLimits::default()
-        };
         let loaded = self
             .runtime
-            .load(&wasm, Some(&active), limits.clamped())
+            .load(&wasm, Some(&active), limits_of(&policy.spec))
             .map_err(|e| {
                 format!("the component at AIMPolicy {name}'s source is not its active version: {e}")
             })?;

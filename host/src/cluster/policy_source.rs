@@ -3,13 +3,15 @@
 //! condition reason it is reported with.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use aim_api::v1alpha1::{AIMPolicyConfigMapKey, AIMPolicyImage, AIMPolicySource};
+use aim_api::v1alpha1::{AIMPolicyConfigMapKey, AIMPolicyImage, AIMPolicySource, AIMPolicySpec};
 use base64::Engine as _;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client};
 
 use crate::cluster::registry::{credentials_from_secret, pull_component};
+use crate::policy::PolicyLimits;
 use crate::render::fixtures::EXPECTED_SUFFIX;
 
 /// Largest component accepted, so a wrong key cannot make the operator read gigabytes (a
@@ -32,6 +34,16 @@ impl FetchError {
             message: message.into(),
         }
     }
+}
+
+/// The per-call limits an AIMPolicy asks for, within the operator's caps.
+pub fn limits_of(spec: &AIMPolicySpec) -> PolicyLimits {
+    PolicyLimits {
+        deadline: Duration::from_millis(u64::from(spec.deadline_milliseconds)),
+        memory_bytes: usize::try_from(u64::from(spec.memory_mib) << 20).unwrap_or(usize::MAX),
+        ..PolicyLimits::default()
+    }
+    .clamped()
 }
 
 /// One fixture: a render input and its expected output.
@@ -234,5 +246,32 @@ mod tests {
     #[test]
     fn an_empty_fixture_map_is_refused() {
         assert!(fixtures_of(&data(&[])).is_err());
+    }
+
+    fn spec(deadline_milliseconds: u32, memory_mib: u32) -> AIMPolicySpec {
+        serde_json::from_value(serde_json::json!({
+            "source": {"path": "/policies/p.wasm"},
+            "digest": format!("sha256:{}", "0".repeat(64)),
+            "deadlineMilliseconds": deadline_milliseconds,
+            "memoryMib": memory_mib,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_aimpolicys_limits_are_its_spec_within_the_operators_caps() {
+        let asked = limits_of(&spec(250, 48));
+        assert_eq!(asked.deadline, Duration::from_millis(250));
+        assert_eq!(asked.memory_bytes, 48 << 20);
+
+        let huge = limits_of(&spec(u32::MAX, u32::MAX));
+        let caps = PolicyLimits {
+            deadline: Duration::MAX,
+            memory_bytes: usize::MAX,
+            ..PolicyLimits::default()
+        }
+        .clamped();
+        assert_eq!(huge.deadline, caps.deadline);
+        assert_eq!(huge.memory_bytes, caps.memory_bytes);
     }
 }

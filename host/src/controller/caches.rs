@@ -3,13 +3,10 @@
 
 use std::sync::Arc;
 
-use aim_api::v1alpha1::{
-    AIMClusterServiceTemplate, AIMModelCache, AIMServiceTemplate, AIMTemplateCache,
-};
-use k8s_openapi::api::batch::v1::Job;
+use aim_api::v1alpha1::{AIMModelCache, AIMTemplateCache};
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use k8s_openapi::api::storage::v1::StorageClass;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
@@ -20,6 +17,7 @@ use super::error::Error;
 use super::indexed;
 use super::pipeline::{self, Flow};
 use super::runner;
+use super::tolerant::{self, Decoding};
 use crate::policy::PlanFlow;
 use crate::snapshot::owned_by;
 
@@ -81,47 +79,39 @@ async fn volume_binding_mode(ctx: &Context, claims: &[PersistentVolumeClaim]) ->
 /// Runs both cache controllers.
 pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
     let all = watcher::Config::default;
-    let (template_caches, index) = indexed::controller::<AIMTemplateCache>(&client);
+    let malformed = &ctx.stores.malformed;
+    let (template_caches, index) = indexed::controller::<AIMTemplateCache>(
+        &client,
+        Decoding::writing_status(malformed, TEMPLATE_CACHE.manager),
+    );
     let (by_model_cache, by_template, by_cluster_template) = (index.clone(), index.clone(), index);
     let template_caches = template_caches
-        .watches(
-            Api::<AIMModelCache>::all(client.clone()),
-            all(),
-            move |mc| {
-                // A model cache made for a template cache names it; shared ones may serve any.
-                match mc.labels().get(aim_api::conditions::labels::TEMPLATE_CACHE) {
-                    Some(owner) => {
-                        vec![ObjectRef::new(owner).within(&mc.namespace().unwrap_or_default())]
-                    }
-                    None => by_model_cache
-                        .dependents(&[Dependency::AnyInNamespace], mc.namespace().as_deref()),
+        .watches_shared_stream(ctx.stores.model_caches.changes(), move |mc| {
+            // A model cache made for a template cache names it; shared ones may serve any.
+            match mc.labels().get(aim_api::conditions::labels::TEMPLATE_CACHE) {
+                Some(owner) => {
+                    vec![ObjectRef::new(owner).within(&mc.namespace().unwrap_or_default())]
                 }
-            },
-        )
-        .watches(
-            Api::<AIMServiceTemplate>::all(client.clone()),
-            all(),
-            move |t| {
-                by_template.dependents(
-                    &[Dependency::Template(t.name_any())],
-                    t.namespace().as_deref(),
-                )
-            },
-        )
-        .watches(
-            Api::<AIMClusterServiceTemplate>::all(client.clone()),
-            all(),
-            move |t| by_cluster_template.dependents(&[Dependency::Template(t.name_any())], None),
-        );
-    let model_caches = Controller::new(Api::<AIMModelCache>::all(client.clone()), all())
-        .owns(
-            Api::<PersistentVolumeClaim>::all(client.clone()),
-            all().labels("aim.silogen.ai/modelcache"),
-        )
-        .owns(
-            Api::<Job>::all(client.clone()),
-            all().labels("aim.silogen.ai/modelcache"),
-        );
+                None => by_model_cache
+                    .dependents(&[Dependency::AnyInNamespace], mc.namespace().as_deref()),
+            }
+        })
+        .watches_shared_stream(ctx.stores.templates.changes(), move |t| {
+            by_template.dependents(
+                &[Dependency::Template(t.name_any())],
+                t.namespace().as_deref(),
+            )
+        })
+        .watches_shared_stream(ctx.stores.cluster_templates.changes(), move |t| {
+            by_cluster_template.dependents(&[Dependency::Template(t.name_any())], None)
+        });
+    let model_caches = tolerant::controller::<AIMModelCache>(
+        &client,
+        all(),
+        Decoding::writing_status(malformed, MODEL_CACHE.manager),
+    )
+    .owns_shared_stream(ctx.stores.persistent_volume_claims.changes())
+    .owns_shared_stream(ctx.stores.jobs.changes());
     futures::join!(
         runner::run(
             "template-cache",

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
+use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::{Resource, ResourceExt};
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
@@ -154,6 +155,18 @@ impl Context {
         reason: &str,
         message: &str,
     ) {
+        self.record_on(&subject.object_ref(&()), type_, reason, message)
+            .await;
+    }
+
+    /// Records one Event on the object `reference` names.
+    pub async fn record_on(
+        &self,
+        reference: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        message: &str,
+    ) {
         let event = Event {
             type_,
             reason: reason.to_owned(),
@@ -161,12 +174,9 @@ impl Context {
             action: "Reconcile".into(),
             secondary: None,
         };
-        if let Err(error) = self
-            .recorder
-            .publish(&event, &subject.object_ref(&()))
-            .await
-        {
-            tracing::warn!(object = %subject.name_any(), %error, "could not record an Event");
+        if let Err(error) = self.recorder.publish(&event, reference).await {
+            let object = reference.name.as_deref().unwrap_or_default();
+            tracing::warn!(%object, %error, "could not record an Event");
         }
     }
 }

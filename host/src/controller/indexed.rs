@@ -4,44 +4,53 @@
 use std::sync::Arc;
 
 use futures::TryStreamExt;
+use kube::Client;
 use kube::runtime::controller::Controller;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
-use kube::{Api, Client};
 use serde::de::DeserializeOwned;
 
 use super::dependency_index::{DependencyIndex, Dependent};
 use super::scope::NamespaceScope;
+use super::tolerant::{self, Decoding};
 
 /// A controller for every `K` in the cluster, and the index its watch maintains.
-pub fn controller<K>(client: &Client) -> (Controller<K>, Arc<DependencyIndex<K>>)
+pub fn controller<K>(
+    client: &Client,
+    decoding: Decoding,
+) -> (Controller<K>, Arc<DependencyIndex<K>>)
 where
     K: Dependent + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
-    controller_in(client, NamespaceScope::default())
+    controller_in(client, NamespaceScope::default(), decoding)
 }
 
 /// A controller for every `K` in `scope`, and the index its watch maintains.
 pub fn controller_in<K>(
     client: &Client,
     scope: NamespaceScope,
+    decoding: Decoding,
 ) -> (Controller<K>, Arc<DependencyIndex<K>>)
 where
     K: Dependent + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
-    let index = Arc::new(DependencyIndex::default());
-    let (reader, writer) = reflector::store();
+    let index = Arc::new(DependencyIndex::<K>::default());
+    let (reader, writer) = reflector::store::<K>();
     let observer = index.clone();
-    let objects = watcher(Api::<K>::all(client.clone()), watcher::Config::default())
-        .default_backoff()
-        .try_filter_map(move |event| futures::future::ready(Ok(scope.filter(event))))
-        .map_ok(move |event| {
-            observer.observe(&event);
-            event
-        })
-        // As in the shared caches (stores.rs): nothing reads managed fields, and they are often
-        // larger than the rest of the object.
-        .modify(|object| object.meta_mut().managed_fields = None)
-        .reflect(writer)
-        .applied_objects();
+    let objects = tolerant::watch(
+        client,
+        watcher::Config::default(),
+        Some(reader.clone()),
+        decoding,
+    )
+    .try_filter_map(move |event| futures::future::ready(Ok(scope.filter(event))))
+    .map_ok(move |event| {
+        observer.observe(&event);
+        event
+    })
+    // As in the shared caches (stores.rs): nothing reads managed fields, and they are often
+    // larger than the rest of the object.
+    .modify(|object| object.meta_mut().managed_fields = None)
+    .reflect(writer)
+    .applied_objects();
     (Controller::for_stream(objects, reader), index)
 }

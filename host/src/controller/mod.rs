@@ -8,6 +8,7 @@ pub mod context;
 mod dependency_index;
 pub mod error;
 mod indexed;
+pub mod malformed;
 pub mod model;
 pub mod pipeline;
 pub mod policy;
@@ -18,6 +19,8 @@ pub mod service;
 pub mod status;
 pub mod stores;
 pub mod template;
+mod tolerant;
+mod watch_cache;
 
 use std::sync::Arc;
 
@@ -47,8 +50,13 @@ impl Watches {
     /// Starts the cache reflectors on the current runtime; only services in `scope` are
     /// reconciled.
     pub fn start(client: &Client, scope: NamespaceScope) -> Self {
-        let (services, index) = indexed::controller_in(client, scope);
-        let stores = stores::Stores::start(client, services.store());
+        let malformed = malformed::Malformed::default();
+        let decoding = tolerant::Decoding {
+            malformed: malformed.clone(),
+            status_manager: Some(service::FLOW.manager),
+        };
+        let (services, index) = indexed::controller_in(client, scope, decoding);
+        let stores = stores::Stores::start(client, services.store(), malformed);
         Self {
             services,
             index,
@@ -117,6 +125,7 @@ async fn run_controllers(client: Client, watches: Watches, ctx: Arc<Context>, co
         service::run(services, index, client.clone(), ctx.clone(), concurrency),
         template::run(client.clone(), ctx.clone(), concurrency),
         model::run(client.clone(), ctx.clone(), concurrency),
-        caches::run(client, ctx, concurrency),
+        caches::run(client, ctx.clone(), concurrency),
+        ctx.stores.malformed.report(&ctx),
     );
 }

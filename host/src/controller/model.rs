@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use aim_api::policy::observation::ImageInspection;
 use aim_api::policy::plan::ImageInspectionRequest;
-use aim_api::v1alpha1::{AIMClusterModel, AIMClusterServiceTemplate, AIMModel, AIMServiceTemplate};
+use aim_api::v1alpha1::{AIMClusterModel, AIMModel};
 use k8s_openapi::api::core::v1::Secret;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
@@ -15,6 +15,7 @@ use super::context::Context;
 use super::error::Error;
 use super::pipeline::{self, Flow};
 use super::runner;
+use super::tolerant::{self, Decoding};
 use crate::cluster::registry::{credentials_from_secret, inspect_image};
 use crate::policy::PlanFlow;
 use crate::snapshot::Scoped;
@@ -101,10 +102,19 @@ async fn inspect(
 /// Runs both model controllers.
 pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
     let all = watcher::Config::default;
-    let namespaced = Controller::new(Api::<AIMModel>::all(client.clone()), all())
-        .owns(Api::<AIMServiceTemplate>::all(client.clone()), all());
-    let cluster = Controller::new(Api::<AIMClusterModel>::all(client.clone()), all())
-        .owns(Api::<AIMClusterServiceTemplate>::all(client.clone()), all());
+    let malformed = &ctx.stores.malformed;
+    let namespaced = tolerant::controller::<AIMModel>(
+        &client,
+        all(),
+        Decoding::writing_status(malformed, NAMESPACED.manager),
+    )
+    .owns_shared_stream(ctx.stores.templates.changes());
+    let cluster = tolerant::controller::<AIMClusterModel>(
+        &client,
+        all(),
+        Decoding::writing_status(malformed, CLUSTER.manager),
+    )
+    .owns_shared_stream(ctx.stores.cluster_templates.changes());
     futures::join!(
         runner::run(
             "model",

@@ -11,7 +11,7 @@ use aim_api::conditions::{finalizers, types};
 use aim_api::v1alpha1::{AIMPolicy, AIMPolicySource};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::ListParams;
-use kube::runtime::controller::{Action, Controller};
+use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -23,7 +23,8 @@ use super::error::Error;
 use super::policy_status::{Progress, describe, policy_status};
 use super::runner;
 use super::status::write_status;
-use crate::cluster::policy_source::{fetch_component, fetch_fixtures};
+use super::tolerant::{self, Decoding};
+use crate::cluster::policy_source::{fetch_component, fetch_fixtures, limits_of};
 use crate::policy::{Digest, LoadedPolicy, PolicyLimits, PolicySource};
 use crate::render::fixtures::{CaseOutcome, check_case};
 
@@ -51,8 +52,9 @@ pub async fn activate_all(ctx: &Arc<Context>) {
 
 /// Watches AIMPolicies and the ConfigMaps of the operator's namespace they read from.
 pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
-    let policies: Api<AIMPolicy> = Api::all(client.clone());
-    let controller = Controller::new(policies, watcher::Config::default());
+    let decoding = Decoding::writing_status(&ctx.stores.malformed, MANAGER);
+    let controller =
+        tolerant::controller::<AIMPolicy>(&client, watcher::Config::default(), decoding);
     let store = controller.store();
     let maps: Api<ConfigMap> = Api::namespaced(client, &ctx.settings.operator_namespace);
     let controller = controller.watches(maps, watcher::Config::default(), move |map| {
@@ -206,12 +208,7 @@ async fn activate(ctx: &Context, policy: &AIMPolicy) -> Progress {
     }
     progress.pass(types::DIGEST_VERIFIED, "DigestMatches", actual.to_string());
 
-    let limits = PolicyLimits {
-        deadline: Duration::from_millis(u64::from(spec.deadline_milliseconds)),
-        memory_bytes: usize::try_from(spec.memory_mib).unwrap_or(usize::MAX) << 20,
-        ..PolicyLimits::default()
-    }
-    .clamped();
+    let limits = limits_of(spec);
     let candidate = match compiled(ctx, &policy.name_any(), wasm, expected, limits).await {
         Ok(candidate) => candidate,
         Err(error) => {

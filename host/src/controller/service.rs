@@ -3,13 +3,7 @@
 
 use std::sync::Arc;
 
-use aim_api::kserve::InferenceService;
-use aim_api::v1alpha1::{
-    AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel, AIMPolicy,
-    AIMRuntimeConfig, AIMService, AIMServiceTemplate, AIMTemplateCache,
-};
-use gateway_api::apis::standard::httproutes::HttpRoute;
-use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim};
+use aim_api::v1alpha1::{AIMPolicy, AIMService};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
@@ -20,9 +14,10 @@ use super::error::Error;
 use super::pipeline::{self, Flow};
 use super::runner;
 use super::stores::Stores;
+use super::tolerant::{self, Decoding};
 use crate::policy::PlanFlow;
 
-const FLOW: Flow = Flow {
+pub(super) const FLOW: Flow = Flow {
     plan: PlanFlow::Service,
     manager: "aim-service-controller",
 };
@@ -50,6 +45,7 @@ pub async fn run(
     concurrency: u16,
 ) {
     let all = watcher::Config::default;
+    let decoding = Decoding::report_only(&ctx.stores.malformed);
     let lookup = move |dependencies: Vec<Dependency>, namespace: Option<String>| {
         index.dependents(&dependencies, namespace.as_deref())
     };
@@ -68,35 +64,24 @@ pub async fn run(
     );
     let stores = ctx.stores.clone();
     let controller = controller
-        .owns(Api::<InferenceService>::all(client.clone()), all())
-        .owns(Api::<HttpRoute>::all(client.clone()), all())
-        .owns(
-            Api::<PersistentVolumeClaim>::all(client.clone()),
-            all().labels("aim.silogen.ai/service-name"),
-        )
-        .watches(
-            Api::<AIMServiceTemplate>::all(client.clone()),
-            all(),
-            move |t| {
-                let uses = vec![
-                    Dependency::Template(t.name_any()),
-                    Dependency::SelectsForModel(t.spec.common.model_name.clone()),
-                ];
-                by_template(uses, t.namespace())
-            },
-        )
-        .watches(
-            Api::<AIMClusterServiceTemplate>::all(client.clone()),
-            all(),
-            move |t| {
-                let uses = vec![
-                    Dependency::Template(t.name_any()),
-                    Dependency::SelectsForModel(t.spec.common.model_name.clone()),
-                ];
-                by_cluster_template(uses, None)
-            },
-        )
-        .watches(Api::<AIMModel>::all(client.clone()), all(), move |m| {
+        .owns_shared_stream(ctx.stores.inference_services.changes())
+        .owns_shared_stream(ctx.stores.http_routes.changes())
+        .owns_shared_stream(ctx.stores.persistent_volume_claims.changes())
+        .watches_shared_stream(ctx.stores.templates.changes(), move |t| {
+            let uses = vec![
+                Dependency::Template(t.name_any()),
+                Dependency::SelectsForModel(t.spec.common.model_name.clone()),
+            ];
+            by_template(uses, t.namespace())
+        })
+        .watches_shared_stream(ctx.stores.cluster_templates.changes(), move |t| {
+            let uses = vec![
+                Dependency::Template(t.name_any()),
+                Dependency::SelectsForModel(t.spec.common.model_name.clone()),
+            ];
+            by_cluster_template(uses, None)
+        })
+        .watches_shared_stream(ctx.stores.models.changes(), move |m| {
             by_model(
                 vec![
                     Dependency::Model(m.name_any()),
@@ -105,51 +90,42 @@ pub async fn run(
                 m.namespace(),
             )
         })
-        .watches(
-            Api::<AIMClusterModel>::all(client.clone()),
-            all(),
-            move |m| {
-                by_cluster_model(
-                    vec![
-                        Dependency::Model(m.name_any()),
-                        Dependency::Image(m.spec.common.image.clone()),
-                    ],
-                    None,
-                )
-            },
-        )
-        .watches(
-            Api::<AIMTemplateCache>::all(client.clone()),
-            all(),
-            move |c| {
-                by_cache(
-                    vec![Dependency::Template(c.spec.template_ref.clone())],
-                    c.namespace(),
-                )
-            },
-        )
-        .watches(
-            Api::<AIMRuntimeConfig>::all(client.clone()),
-            all(),
-            move |c| by_config(vec![Dependency::RuntimeConfig(c.name_any())], c.namespace()),
-        )
-        .watches(
-            Api::<AIMClusterRuntimeConfig>::all(client.clone()),
-            all(),
-            move |c| by_cluster_config(vec![Dependency::RuntimeConfig(c.name_any())], None),
-        )
+        .watches_shared_stream(ctx.stores.cluster_models.changes(), move |m| {
+            by_cluster_model(
+                vec![
+                    Dependency::Model(m.name_any()),
+                    Dependency::Image(m.spec.common.image.clone()),
+                ],
+                None,
+            )
+        })
+        .watches_shared_stream(ctx.stores.template_caches.changes(), move |c| {
+            by_cache(
+                vec![Dependency::Template(c.spec.template_ref.clone())],
+                c.namespace(),
+            )
+        })
+        .watches_shared_stream(ctx.stores.runtime_configs.changes(), move |c| {
+            by_config(vec![Dependency::RuntimeConfig(c.name_any())], c.namespace())
+        })
+        .watches_shared_stream(ctx.stores.cluster_runtime_configs.changes(), move |c| {
+            by_cluster_config(vec![Dependency::RuntimeConfig(c.name_any())], None)
+        })
         // A policy activated, replaced or removed changes the plans of services whose runtime
         // config names it.
-        .watches(Api::<AIMPolicy>::all(client.clone()), all(), move |p| {
-            configs_naming(&stores, &p.name_any())
-                .into_iter()
-                .flat_map(|(config, namespace)| {
-                    by_policy(vec![Dependency::RuntimeConfig(config)], namespace)
-                })
-                .collect::<Vec<_>>()
-        })
+        .watches_stream(
+            tolerant::triggers::<AIMPolicy>(&client, all(), decoding.clone()),
+            move |p| {
+                configs_naming(&stores, &p.name_any())
+                    .into_iter()
+                    .flat_map(|(config, namespace)| {
+                        by_policy(vec![Dependency::RuntimeConfig(config)], namespace)
+                    })
+                    .collect::<Vec<_>>()
+            },
+        )
         // GPU labels decide which templates can be selected; a node change may unblock a service.
-        .watches(Api::<Node>::all(client.clone()), all(), move |_| {
+        .watches_shared_stream(ctx.stores.nodes.changes(), move |_| {
             by_node(vec![Dependency::NotRunning], None)
         });
     runner::run("service", controller, ctx, concurrency, reconcile).await;

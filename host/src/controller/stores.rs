@@ -7,39 +7,41 @@ use aim_api::v1alpha1::{
     AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel, AIMModelCache,
     AIMRuntimeConfig, AIMService, AIMServiceTemplate, AIMTemplateCache,
 };
-use futures::StreamExt;
 use gateway_api::apis::standard::httproutes::HttpRoute;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client, Resource, ResourceExt};
-use serde::de::DeserializeOwned;
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
 
+use super::malformed::Malformed;
+use super::watch_cache::WatchCache;
 use crate::snapshot::ClusterSnapshot;
 
 /// One cache per kind.
 #[derive(Clone)]
 pub struct Stores {
     pub services: Store<AIMService>,
-    pub models: Store<AIMModel>,
-    pub cluster_models: Store<AIMClusterModel>,
-    pub templates: Store<AIMServiceTemplate>,
-    pub cluster_templates: Store<AIMClusterServiceTemplate>,
-    pub runtime_configs: Store<AIMRuntimeConfig>,
-    pub cluster_runtime_configs: Store<AIMClusterRuntimeConfig>,
-    pub template_caches: Store<AIMTemplateCache>,
-    pub model_caches: Store<AIMModelCache>,
-    pub nodes: Store<Node>,
-    pub inference_services: Store<InferenceService>,
-    pub http_routes: Store<HttpRoute>,
-    pub persistent_volume_claims: Store<PersistentVolumeClaim>,
-    pub pods: Store<Pod>,
-    pub jobs: Store<Job>,
-    pub job_pods: Store<Pod>,
-    pub serving_runtimes: Store<ServingRuntime>,
-    pub cluster_serving_runtimes: Store<ClusterServingRuntime>,
+    pub models: WatchCache<AIMModel>,
+    pub cluster_models: WatchCache<AIMClusterModel>,
+    pub templates: WatchCache<AIMServiceTemplate>,
+    pub cluster_templates: WatchCache<AIMClusterServiceTemplate>,
+    pub runtime_configs: WatchCache<AIMRuntimeConfig>,
+    pub cluster_runtime_configs: WatchCache<AIMClusterRuntimeConfig>,
+    pub template_caches: WatchCache<AIMTemplateCache>,
+    pub model_caches: WatchCache<AIMModelCache>,
+    pub nodes: WatchCache<Node>,
+    pub inference_services: WatchCache<InferenceService>,
+    pub http_routes: WatchCache<HttpRoute>,
+    pub persistent_volume_claims: WatchCache<PersistentVolumeClaim>,
+    pub pods: WatchCache<Pod>,
+    pub jobs: WatchCache<Job>,
+    pub job_pods: WatchCache<Pod>,
+    pub serving_runtimes: WatchCache<ServingRuntime>,
+    pub cluster_serving_runtimes: WatchCache<ClusterServingRuntime>,
+    /// Objects of any of these kinds that do not decode.
+    pub malformed: Malformed,
 }
 
 /// Objects the operator creates for services and templates.
@@ -49,67 +51,34 @@ const MANAGED: &str = "app.kubernetes.io/managed-by=aim-controller";
 const OPERATOR_JOBS: &str =
     "app.kubernetes.io/managed-by in (aim-controller,modelcache-controller)";
 
-/// Starts a reflector for `K` on the current runtime and returns its cache.
-fn reflect<K>(api: Api<K>, config: watcher::Config) -> Store<K>
-where
-    K: Resource<DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
-    let (reader, writer) = reflector::store();
-    // Managed fields are dropped before the cache keeps the object: nothing reads them, and they
-    // are often larger than the rest of it.
-    let stream = watcher(api, config)
-        .default_backoff()
-        .modify(|object| object.meta_mut().managed_fields = None)
-        .reflect(writer);
-    tokio::spawn(async move {
-        let mut stream = std::pin::pin!(stream);
-        while let Some(event) = stream.next().await {
-            if let Err(error) = event {
-                tracing::warn!(kind = %K::kind(&()), %error, "watch error; retrying");
-            }
-        }
-    });
-    reader
-}
-
 impl Stores {
     /// Starts every reflector. The service cache is the service controller's own.
-    pub fn start(client: &Client, services: Store<AIMService>) -> Self {
+    pub fn start(client: &Client, services: Store<AIMService>, malformed: Malformed) -> Self {
         let all = watcher::Config::default;
         Self {
             services,
-            models: reflect(Api::all(client.clone()), all()),
-            cluster_models: reflect(Api::all(client.clone()), all()),
-            templates: reflect(Api::all(client.clone()), all()),
-            cluster_templates: reflect(Api::all(client.clone()), all()),
-            runtime_configs: reflect(Api::all(client.clone()), all()),
-            cluster_runtime_configs: reflect(Api::all(client.clone()), all()),
-            template_caches: reflect(Api::all(client.clone()), all()),
-            model_caches: reflect(Api::all(client.clone()), all()),
-            nodes: reflect(Api::all(client.clone()), all()),
-            inference_services: reflect(
-                Api::all(client.clone()),
-                all().labels(MANAGED),
-            ),
-            http_routes: reflect(
-                Api::all(client.clone()),
-                all().labels(MANAGED),
-            ),
-            persistent_volume_claims: reflect(
-                Api::all(client.clone()),
+            models: WatchCache::start(client, all(), &malformed),
+            cluster_models: WatchCache::start(client, all(), &malformed),
+            templates: WatchCache::start(client, all(), &malformed),
+            cluster_templates: WatchCache::start(client, all(), &malformed),
+            runtime_configs: WatchCache::start(client, all(), &malformed),
+            cluster_runtime_configs: WatchCache::start(client, all(), &malformed),
+            template_caches: WatchCache::start(client, all(), &malformed),
+            model_caches: WatchCache::start(client, all(), &malformed),
+            nodes: WatchCache::start(client, all(), &malformed),
+            inference_services: WatchCache::start(client, all().labels(MANAGED), &malformed),
+            http_routes: WatchCache::start(client, all().labels(MANAGED), &malformed),
+            persistent_volume_claims: WatchCache::start(
+                client,
                 all().labels("app.kubernetes.io/managed-by in (aim-service-controller,modelcache-controller)"),
+                &malformed,
             ),
-            pods: reflect(Api::all(client.clone()), all().labels("serving.kserve.io/inferenceservice")),
-            jobs: reflect(Api::all(client.clone()), all().labels(OPERATOR_JOBS)),
-            job_pods: reflect(Api::all(client.clone()), all().labels("batch.kubernetes.io/job-name")),
-            serving_runtimes: reflect(Api::all(client.clone()), all().labels(MANAGED)),
-            cluster_serving_runtimes: reflect(Api::all(client.clone()), all().labels(MANAGED)),
+            pods: WatchCache::start(client, all().labels("serving.kserve.io/inferenceservice"), &malformed),
+            jobs: WatchCache::start(client, all().labels(OPERATOR_JOBS), &malformed),
+            job_pods: WatchCache::start(client, all().labels("batch.kubernetes.io/job-name"), &malformed),
+            serving_runtimes: WatchCache::start(client, all().labels(MANAGED), &malformed),
+            cluster_serving_runtimes: WatchCache::start(client, all().labels(MANAGED), &malformed),
+            malformed,
         }
     }
 
@@ -305,18 +274,20 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use kube::runtime::reflector;
+    use serde::de::DeserializeOwned;
 
     /// A cache holding `objects`, as a reflector would after listing them.
-    fn store<K>(objects: Vec<Value>) -> Store<K>
+    fn store<K>(objects: Vec<Value>) -> WatchCache<K>
     where
-        K: Resource<DynamicType = ()> + Clone + DeserializeOwned,
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Send + Sync + 'static,
     {
         let (reader, mut writer) = reflector::store();
         for object in objects {
             let object: K = serde_json::from_value(object).unwrap_or_else(|e| panic!("{e}"));
             writer.apply_watcher_event(&watcher::Event::Apply(object));
         }
-        reader
+        WatchCache::of(reader)
     }
 
     fn metadata(name: &str, namespace: &str, owner_uid: &str, labels: Value) -> Value {
@@ -340,7 +311,7 @@ mod tests {
 
     fn stores() -> Stores {
         Stores {
-            services: store(vec![]),
+            services: reflector::store().0,
             models: store(vec![]),
             cluster_models: store(vec![]),
             templates: store(vec![]),
@@ -368,6 +339,7 @@ mod tests {
             job_pods: store(vec![]),
             serving_runtimes: store(vec![]),
             cluster_serving_runtimes: store(vec![]),
+            malformed: Malformed::default(),
         }
     }
 

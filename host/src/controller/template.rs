@@ -4,15 +4,9 @@
 use std::sync::Arc;
 
 use aim_api::conditions::AIMTemplateStatusEnum;
-use aim_api::kserve::{ClusterServingRuntime, ServingRuntime};
-use aim_api::v1alpha1::{
-    AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel,
-    AIMRuntimeConfig, AIMServiceTemplate, AIMServiceTemplateStatus,
-};
+use aim_api::v1alpha1::{AIMClusterServiceTemplate, AIMServiceTemplate, AIMServiceTemplateStatus};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Node;
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 use super::context::Context;
@@ -21,6 +15,8 @@ use super::error::Error;
 use super::indexed;
 use super::pipeline::{self, Flow};
 use super::runner;
+use super::stores::Stores;
+use super::tolerant::Decoding;
 use crate::cluster::pod_logs::discovery_log;
 use crate::policy::PlanFlow;
 use crate::snapshot::{Scoped, owned_by};
@@ -106,8 +102,8 @@ async fn finished_discovery_log(
 
 /// Runs both template controllers.
 pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
-    let namespaced = namespaced_controller(&client);
-    let cluster = cluster_controller(&client);
+    let namespaced = namespaced_controller(&client, &ctx.stores);
+    let cluster = cluster_controller(&client, &ctx.stores);
     futures::join!(
         runner::run(
             "template",
@@ -126,60 +122,48 @@ pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
     );
 }
 
-fn namespaced_controller(client: &Client) -> Controller<AIMServiceTemplate> {
-    let all = watcher::Config::default;
-    let (controller, index) = indexed::controller::<AIMServiceTemplate>(client);
+fn namespaced_controller(client: &Client, stores: &Stores) -> Controller<AIMServiceTemplate> {
+    let (controller, index) = indexed::controller::<AIMServiceTemplate>(
+        client,
+        Decoding::writing_status(&stores.malformed, NAMESPACED.manager),
+    );
     let (by_config, by_model, by_node) = (index.clone(), index.clone(), index);
     controller
-        .owns(
-            Api::<Job>::all(client.clone()),
-            all().labels("app.kubernetes.io/component=discovery-job"),
-        )
-        .owns(Api::<ServingRuntime>::all(client.clone()), all())
-        .watches(
-            Api::<AIMRuntimeConfig>::all(client.clone()),
-            all(),
-            move |config| {
-                by_config.dependents(
-                    &[Dependency::RuntimeConfig(config.name_any())],
-                    config.namespace().as_deref(),
-                )
-            },
-        )
-        .watches(Api::<AIMModel>::all(client.clone()), all(), move |model| {
+        .owns_shared_stream(stores.jobs.changes())
+        .owns_shared_stream(stores.serving_runtimes.changes())
+        .watches_shared_stream(stores.runtime_configs.changes(), move |config| {
+            by_config.dependents(
+                &[Dependency::RuntimeConfig(config.name_any())],
+                config.namespace().as_deref(),
+            )
+        })
+        .watches_shared_stream(stores.models.changes(), move |model| {
             by_model.dependents(
                 &[Dependency::Model(model.name_any())],
                 model.namespace().as_deref(),
             )
         })
-        .watches(Api::<Node>::all(client.clone()), all(), move |_| {
+        .watches_shared_stream(stores.nodes.changes(), move |_| {
             by_node.dependents(&[Dependency::Gpu], None)
         })
 }
 
-fn cluster_controller(client: &Client) -> Controller<AIMClusterServiceTemplate> {
-    let all = watcher::Config::default;
-    let (controller, index) = indexed::controller::<AIMClusterServiceTemplate>(client);
+fn cluster_controller(client: &Client, stores: &Stores) -> Controller<AIMClusterServiceTemplate> {
+    let (controller, index) = indexed::controller::<AIMClusterServiceTemplate>(
+        client,
+        Decoding::writing_status(&stores.malformed, CLUSTER.manager),
+    );
     let (by_config, by_model, by_node) = (index.clone(), index.clone(), index);
     controller
-        .owns(
-            Api::<Job>::all(client.clone()),
-            all().labels("app.kubernetes.io/component=discovery-job"),
-        )
-        .owns(Api::<ClusterServingRuntime>::all(client.clone()), all())
-        .watches(
-            Api::<AIMClusterRuntimeConfig>::all(client.clone()),
-            all(),
-            move |config| {
-                by_config.dependents(&[Dependency::RuntimeConfig(config.name_any())], None)
-            },
-        )
-        .watches(
-            Api::<AIMClusterModel>::all(client.clone()),
-            all(),
-            move |model| by_model.dependents(&[Dependency::Model(model.name_any())], None),
-        )
-        .watches(Api::<Node>::all(client.clone()), all(), move |_| {
+        .owns_shared_stream(stores.jobs.changes())
+        .owns_shared_stream(stores.cluster_serving_runtimes.changes())
+        .watches_shared_stream(stores.cluster_runtime_configs.changes(), move |config| {
+            by_config.dependents(&[Dependency::RuntimeConfig(config.name_any())], None)
+        })
+        .watches_shared_stream(stores.cluster_models.changes(), move |model| {
+            by_model.dependents(&[Dependency::Model(model.name_any())], None)
+        })
+        .watches_shared_stream(stores.nodes.changes(), move |_| {
             by_node.dependents(&[Dependency::Gpu], None)
         })
 }

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::operator::Usage;
 use super::scrape::Scrape;
 use super::{Engine, Settings};
+use crate::operator::Usage;
 
 /// What one run measured, between the first service created and the last one Running.
 #[derive(Debug, Clone)]

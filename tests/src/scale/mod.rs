@@ -10,7 +10,6 @@
 
 mod figures;
 mod mix;
-mod operator;
 mod scrape;
 mod simulate;
 
@@ -26,12 +25,12 @@ use kube::Client;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, PostParams};
 use serde_json::Value;
 
+use crate::operator::{Launch, OperatorProcess};
 use crate::{TestEnv, TestNamespace, fixtures};
 
 pub use figures::{Figures, report};
 pub use mix::Kind;
 
-use operator::{Launch, Operator};
 use scrape::Scrape;
 use simulate::{Services, Simulator};
 
@@ -77,6 +76,10 @@ pub struct Settings {
 const CREATING: usize = 16;
 /// How long setup objects may take to become Ready.
 const SETUP: Duration = Duration::from_secs(120);
+/// How long the operator may take to fill its watch caches (a cold start compiles the policy).
+const STARTUP: Duration = Duration::from_secs(180);
+/// How long it may take to stop on SIGTERM.
+const EXIT: Duration = Duration::from_secs(30);
 
 /// Runs the benchmark once on `env`: namespaces, node, models and templates first, then the
 /// operator, then the services, measured from the first creation until all are Running.
@@ -121,17 +124,28 @@ async fn measure(
     }
 
     let log_dir = tempfile::tempdir()?;
-    let operator = Operator::start(&Launch {
-        binary: &settings.operator,
-        kubeconfig: env.kubeconfig(),
-        operator_namespace: first.name(),
-        namespaces: names,
-        engine: settings.engine,
-        concurrency: settings.concurrency,
-        cache_home: &settings.cache_home,
+    let mut args = vec![
+        "--leader-elect=false".to_owned(),
+        "--policy-engine".to_owned(),
+        settings.engine.as_str().to_owned(),
+    ];
+    if !names.is_empty() {
+        args.extend(["--namespace".to_owned(), names.join(",")]);
+    }
+    if let Some(concurrency) = settings.concurrency {
+        args.extend(["--concurrency".to_owned(), concurrency.to_string()]);
+    }
+    let mut operator = OperatorProcess::spawn(Launch {
+        binary: settings.operator.clone(),
+        kubeconfig: env.kubeconfig().to_owned(),
+        operator_namespace: first.name().to_owned(),
+        args,
+        cache_home: settings.cache_home.clone(),
         log: log_dir.path().join("operator.log"),
+        log_level: "warn".to_owned(),
     })
     .await?;
+    operator.ready(STARTUP).await?;
     let scope: Arc<BTreeSet<String>> = Arc::new(names.iter().cloned().collect());
     // Kept until the namespaces are gone: deleting claims needs it too.
     let simulator = Simulator::start(client, scope.clone());
@@ -142,24 +156,18 @@ async fn measure(
         Ok(())
     };
     drop(simulator);
-    let stopped = operator.stop().await;
+    let stopped = operator.terminate(EXIT).await;
     let figures =
-        result.map_err(|e| e.context(format!("operator log:\n{}", operator_log(&log_dir))))?;
+        result.map_err(|e| e.context(format!("operator log:\n{}", operator.log_tail(40))))?;
     teardown?;
     stopped?;
     Ok(figures)
 }
 
-fn operator_log(dir: &tempfile::TempDir) -> String {
-    let text = std::fs::read_to_string(dir.path().join("operator.log")).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
 /// The measured part: settle, create the services, wait for Running, read the figures.
 async fn drive(
     client: &Client,
-    operator: &Operator,
+    operator: &OperatorProcess,
     simulator: &Simulator,
     scope: Arc<BTreeSet<String>>,
     names: &[String],

@@ -1,7 +1,6 @@
 //! The rest of the cluster, played by watches in the benchmark's process: KServe marks
 //! InferenceServices Ready, a Gateway controller accepts HTTPRoutes, a storage provisioner binds
-//! claims, the download Jobs' pods finish, and the PVC protection controller (not run by the
-//! test control plane) lets deleted claims go. Each object is handled once per generation, with
+//! claims, and the download Jobs' pods finish. Each object is handled once per generation, with
 //! the status the [`crate::fixtures`] write, as soon as it appears; and the benchmark's own view
 //! of the services, to know when all are Running.
 
@@ -95,16 +94,6 @@ impl Simulator {
                         Api::namespaced(client, &namespace(&object));
                     let status = fixtures::bound_status(&object);
                     Box::pin(async move { write_status(&api, &object.name_any(), status).await })
-                }),
-            ),
-            follower.spawn(
-                Api::<PersistentVolumeClaim>::all(client.clone()),
-                watcher::Config::default(),
-                claim_released,
-                Arc::new(|client, object: PersistentVolumeClaim| {
-                    let api: Api<PersistentVolumeClaim> =
-                        Api::namespaced(client, &namespace(&object));
-                    Box::pin(async move { release(&api, &object).await })
                 }),
             ),
             follower.spawn(
@@ -282,34 +271,6 @@ fn key_of_dynamic(object: &DynamicObject) -> String {
 fn claim_pending(claim: &PersistentVolumeClaim) -> Option<String> {
     let bound = claim.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound");
     (!bound).then(|| key(claim))
-}
-
-/// The finalizer the apiserver puts on every claim; its controller removes it once no pod uses
-/// the claim, and no pod ever runs here.
-const PVC_PROTECTION: &str = "kubernetes.io/pvc-protection";
-
-/// Deleted, and held only by the PVC protection finalizer.
-fn claim_released(claim: &PersistentVolumeClaim) -> Option<String> {
-    let held = claim.finalizers().iter().any(|f| f == PVC_PROTECTION);
-    (claim.meta().deletion_timestamp.is_some() && held).then(|| format!("release:{}", key(claim)))
-}
-
-async fn release(api: &Api<PersistentVolumeClaim>, claim: &PersistentVolumeClaim) -> Result<()> {
-    let kept: Vec<&String> = claim
-        .finalizers()
-        .iter()
-        .filter(|f| *f != PVC_PROTECTION)
-        .collect();
-    let patch =
-        json!({"metadata": {"finalizers": kept, "resourceVersion": claim.resource_version()}});
-    api.patch(
-        &claim.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .with_context(|| format!("releasing claim {}", claim.name_any()))?;
-    Ok(())
 }
 
 /// Not finished.

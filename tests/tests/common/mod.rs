@@ -8,8 +8,7 @@ use aim_api::v1alpha1::AIMService;
 use aim_engine::controller::{self, Settings};
 use aim_engine::policy::{OutputRules, PolicyRegistry, PolicyRuntime, RuntimeConfig};
 use aim_tests::{TestEnv, TestNamespace, fixtures};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The namespace cluster-scoped models and templates keep their Jobs in during tests.
 pub const OPERATOR_NAMESPACE: &str = "aim-system";
@@ -47,21 +46,9 @@ pub async fn namespace() -> TestNamespace {
     TestNamespace::create(env).await.expect("test namespace")
 }
 
-/// The API of an AIM kind in the test namespace.
-pub fn aim_api(ns: &TestNamespace, kind: &str) -> Api<DynamicObject> {
-    let resource =
-        ApiResource::from_gvk(&GroupVersionKind::gvk("aim.silogen.ai", "v1alpha1", kind));
-    Api::namespaced_with(ns.client(), ns.name(), &resource)
-}
-
 /// Creates an AIM object in the test namespace.
 pub async fn create(ns: &TestNamespace, object: Value) {
-    let kind = object["kind"].as_str().expect("test setup").to_owned();
-    let object: DynamicObject = serde_json::from_value(object).expect("test setup");
-    aim_api(ns, &kind)
-        .create(&PostParams::default(), &object)
-        .await
-        .expect("test setup");
+    fixtures::create_aim(ns, object).await.expect("test setup");
 }
 
 /// A condition's status and reason.
@@ -80,30 +67,9 @@ pub fn state(service: &AIMService) -> String {
         .unwrap_or_default()
 }
 
-/// The image of the model scenario tests serve.
-pub const MODEL_IMAGE: &str = "ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0";
-
-/// A Ready model (discovery off) and a template for it with in-line sources, on an MI300X node.
+/// A Ready model and a template for it on an MI300X node (`aim_tests::fixtures`).
 pub async fn model_and_template(ns: &TestNamespace) {
-    fixtures::create_node(
-        ns,
-        "gpu",
-        &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
-        8,
-    )
-    .await
-    .unwrap();
-    create(ns, json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMModel", "metadata": {"name": "llama"},
-        "spec": {"image": MODEL_IMAGE, "discovery": {"enabled": false}}
-    }))
-    .await;
-    create(ns, json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMServiceTemplate", "metadata": {"name": "llama-latency"},
-        "spec": {
-            "modelName": "llama", "metric": "latency", "precision": "fp8", "gpuSelector": {"count": 1, "model": "MI300X"},
-            "modelSources": [{"name": "amd/Llama-3.1-8B-Instruct-FP8-KV", "sourceUri": "hf://amd/Llama-3.1-8B-Instruct-FP8-KV", "size": "16Gi"}]
-        }
-    }))
-    .await;
+    fixtures::create_model_and_template(ns)
+        .await
+        .expect("test setup");
 }

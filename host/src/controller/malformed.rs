@@ -1,0 +1,230 @@
+//! Objects the operator cannot decode (see [`super::tolerant`]) and how their owners learn of
+//! it: once per version and reason, a Warning Event naming the field, and for the kinds whose
+//! status the operator writes, `Failure` True with reason `MalformedObject` and status `Failed`.
+//! Watches record while they run, standby replicas included; only the leader reports.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use aim_api::conditions::reasons::MALFORMED_OBJECT;
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+use kube::runtime::events::EventType;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use super::context::Context;
+use super::status::{stamp_transitions, with_failure};
+
+/// One object that does not decode.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub resource: ApiResource,
+    pub reference: ObjectReference,
+    pub generation: Option<i64>,
+    /// `<field path>: <why>`.
+    pub message: String,
+    /// Who writes its status, if the operator does.
+    pub status_manager: Option<&'static str>,
+    reported: bool,
+}
+
+/// `(apiVersion/kind, namespace, name)`.
+type Key = (String, Option<String>, String);
+
+/// Shared by every watch and the reporter.
+#[derive(Clone, Default)]
+pub struct Malformed {
+    entries: Arc<Mutex<BTreeMap<Key, Entry>>>,
+    changed: Arc<Notify>,
+}
+
+impl Malformed {
+    /// Notes that `meta`'s object does not decode. A new object, generation or reason is
+    /// reported again; the same one is not, so the reporter's own status write (a new
+    /// resourceVersion, same generation) does not loop.
+    pub fn record(
+        &self,
+        resource: &ApiResource,
+        meta: &ObjectMeta,
+        message: String,
+        status_manager: Option<&'static str>,
+    ) {
+        let reference = reference(resource, meta);
+        let mut entries = self.lock();
+        let entry = entries.entry(key(resource, meta)).or_insert_with(|| Entry {
+            resource: resource.clone(),
+            reference: reference.clone(),
+            generation: meta.generation,
+            message: message.clone(),
+            status_manager,
+            reported: false,
+        });
+        let same = entry.reference.uid == reference.uid
+            && entry.generation == meta.generation
+            && entry.message == message;
+        entry.status_manager = entry.status_manager.or(status_manager);
+        if !same {
+            *entry = Entry {
+                resource: resource.clone(),
+                reference,
+                generation: meta.generation,
+                message,
+                status_manager: entry.status_manager,
+                reported: false,
+            };
+        }
+        let pending = !entry.reported;
+        drop(entries);
+        if pending {
+            self.changed.notify_one();
+        }
+    }
+
+    /// The object decodes again (its own controller writes its status from now on).
+    pub fn clear(&self, resource: &ApiResource, meta: &ObjectMeta) {
+        if self.lock().remove(&key(resource, meta)).is_some() {
+            tracing::info!(kind = %resource.kind, object = ?meta.name, "a malformed object decodes again");
+        }
+    }
+
+    /// The object is gone.
+    pub fn forget(&self, resource: &ApiResource, object: &DynamicObject) {
+        self.lock().remove(&key(resource, &object.metadata));
+    }
+
+    /// Every object that does not decode now.
+    pub fn entries(&self) -> Vec<Entry> {
+        self.lock().values().cloned().collect()
+    }
+
+    /// Reports each new entry once, until the operator shuts down. Run by the leader only.
+    pub async fn report(&self, ctx: &Context) {
+        loop {
+            for entry in self.take_unreported() {
+                report(ctx, &entry).await;
+            }
+            tokio::select! {
+                () = self.changed.notified() => {}
+                () = ctx.shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    fn take_unreported(&self) -> Vec<Entry> {
+        let mut entries = self.lock();
+        entries
+            .values_mut()
+            .filter(|entry| !entry.reported)
+            .map(|entry| {
+                entry.reported = true;
+                entry.clone()
+            })
+            .collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<Key, Entry>> {
+        // A panic while holding the lock cannot leave the map half-updated: recover it.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+async fn report(ctx: &Context, entry: &Entry) {
+    let message = format!(
+        "the object does not match its schema and is ignored until fixed: {}",
+        entry.message
+    );
+    ctx.record_on(
+        &entry.reference,
+        EventType::Warning,
+        MALFORMED_OBJECT,
+        &message,
+    )
+    .await;
+    let Some(manager) = entry.status_manager else {
+        return;
+    };
+    let mut status = with_failure(None, entry.generation, MALFORMED_OBJECT, &message);
+    status["status"] = json!("Failed");
+    stamp_transitions(&mut status, &Timestamp::now().to_string());
+    let (resource, reference) = (&entry.resource, &entry.reference);
+    let name = reference.name.as_deref().unwrap_or_default();
+    let api: Api<DynamicObject> = match &reference.namespace {
+        Some(namespace) => Api::namespaced_with(ctx.client.clone(), namespace, resource),
+        None => Api::all_with(ctx.client.clone(), resource),
+    };
+    // A JSON merge patch, not server-side apply: apply needs the whole object to match the
+    // schema's types to track field ownership, which is exactly what this object does not do.
+    let params = PatchParams {
+        field_manager: Some(manager.to_owned()),
+        ..PatchParams::default()
+    };
+    let body = json!({"status": status});
+    if let Err(error) = api.patch_status(name, &params, &Patch::Merge(&body)).await {
+        tracing::warn!(kind = %resource.kind, object = %name, %error, "could not write the status of a malformed object");
+    }
+}
+
+fn key(resource: &ApiResource, meta: &ObjectMeta) -> Key {
+    (
+        format!("{}/{}", resource.api_version, resource.kind),
+        meta.namespace.clone(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+fn reference(resource: &ApiResource, meta: &ObjectMeta) -> ObjectReference {
+    ObjectReference {
+        api_version: Some(resource.api_version.clone()),
+        kind: Some(resource.kind.clone()),
+        name: meta.name.clone(),
+        namespace: meta.namespace.clone(),
+        uid: meta.uid.clone(),
+        resource_version: meta.resource_version.clone(),
+        ..ObjectReference::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aim_api::v1alpha1::AIMService;
+
+    fn meta(uid: &str, generation: i64) -> ObjectMeta {
+        ObjectMeta {
+            name: Some("chat".into()),
+            namespace: Some("ml".into()),
+            uid: Some(uid.into()),
+            generation: Some(generation),
+            ..ObjectMeta::default()
+        }
+    }
+
+    #[test]
+    fn the_same_version_and_reason_is_reported_once() {
+        let malformed = Malformed::default();
+        let resource = ApiResource::erase::<AIMService>(&());
+        malformed.record(&resource, &meta("u1", 1), "spec.replicas: bad".into(), None);
+        assert_eq!(malformed.take_unreported().len(), 1);
+        // The reporter's own status write: same generation, same reason.
+        malformed.record(
+            &resource,
+            &meta("u1", 1),
+            "spec.replicas: bad".into(),
+            Some("m"),
+        );
+        assert!(malformed.take_unreported().is_empty());
+        assert_eq!(malformed.entries()[0].status_manager, Some("m"));
+        // An edit that is still malformed, and a new object of the same name, are reported.
+        malformed.record(&resource, &meta("u1", 2), "spec.replicas: bad".into(), None);
+        assert_eq!(malformed.take_unreported().len(), 1);
+        malformed.record(&resource, &meta("u2", 1), "spec.replicas: bad".into(), None);
+        assert_eq!(malformed.take_unreported().len(), 1);
+        malformed.clear(&resource, &meta("u2", 1));
+        assert!(malformed.entries().is_empty());
+    }
+}

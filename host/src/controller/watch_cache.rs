@@ -1,0 +1,232 @@
+//! One watch cache: a reflector's store, filled by a watch that decodes object by object, and the
+//! changes made to it, passed on only once the store holds them. Controllers trigger on these
+//! changes instead of watching the kind a second time. With a second watch, a re-list after a
+//! broken watch (an apiserver restart) triggered reconciles before the cache had caught up, and
+//! they planned from stale children until the next resync; now every kind is also watched once.
+
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+
+use futures::{Stream, StreamExt};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+
+use super::malformed::Malformed;
+use super::tolerant::{self, Decoding};
+
+/// What happened to one object of the cache.
+enum Change<K: Resource<DynamicType = ()>> {
+    /// Added or changed: the store has its current version.
+    Stored(ObjectRef<K>),
+    /// Gone from the store; its last version, for the owners and mappers it triggers.
+    Deleted(Arc<K>),
+}
+
+type Subscribers<K> = Arc<Mutex<Vec<mpsc::UnboundedSender<Change<K>>>>>;
+
+/// A watch cache of `K`; reads go to its [`Store`].
+pub struct WatchCache<K: Resource<DynamicType = ()> + Clone + 'static> {
+    store: Store<K>,
+    subscribers: Subscribers<K>,
+}
+
+impl<K: Resource<DynamicType = ()> + Clone + 'static> Clone for WatchCache<K> {
+    fn clone(&self) -> Self {
+        WatchCache {
+            store: self.store.clone(),
+            subscribers: self.subscribers.clone(),
+        }
+    }
+}
+
+impl<K: Resource<DynamicType = ()> + Clone + 'static> Deref for WatchCache<K> {
+    type Target = Store<K>;
+
+    fn deref(&self) -> &Store<K> {
+        &self.store
+    }
+}
+
+impl<K> WatchCache<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    /// Starts the watch of every `K` matching `config` on the current runtime.
+    pub fn start(client: &Client, config: watcher::Config, malformed: &Malformed) -> Self {
+        let (store, writer) = reflector::store::<K>();
+        let subscribers: Subscribers<K> = Arc::default();
+        // Managed fields are dropped before the cache keeps the object: nothing reads them, and
+        // they are often larger than the rest of it.
+        let events = tolerant::watch(
+            client,
+            config,
+            Some(store.clone()),
+            Decoding::report_only(malformed),
+        )
+        .modify(|object| object.meta_mut().managed_fields = None)
+        .reflect(writer);
+        let (reader, fan_out) = (store.clone(), subscribers.clone());
+        tokio::spawn(async move {
+            let mut events = std::pin::pin!(events);
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(event) => notify(&fan_out, changes_of(event, &reader)),
+                    Err(error) => {
+                        tracing::warn!(kind = %K::kind(&()), %error, "watch error; retrying");
+                    }
+                }
+            }
+        });
+        WatchCache { store, subscribers }
+    }
+}
+
+impl<K> WatchCache<K>
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    /// Every object added, changed or deleted from now on, after the store has it; every
+    /// object again after a re-list. For `Controller::owns_shared_stream` and
+    /// `Controller::watches_shared_stream`. Nothing is dropped: a slow subscriber's backlog
+    /// waits for it.
+    pub fn changes(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        lock(&self.subscribers).push(sender);
+        let store = self.store.clone();
+        futures::stream::unfold(receiver, move |mut receiver| {
+            let store = store.clone();
+            async move {
+                loop {
+                    match receiver.recv().await? {
+                        Change::Deleted(object) => return Some((object, receiver)),
+                        // Gone again since: its deletion follows.
+                        Change::Stored(key) => {
+                            if let Some(object) = store.get(&key) {
+                                return Some((object, receiver));
+                            }
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// A cache holding what `store` holds, with no watch behind it.
+    #[cfg(test)]
+    pub fn of(store: Store<K>) -> Self {
+        WatchCache {
+            store,
+            subscribers: Arc::default(),
+        }
+    }
+}
+
+/// What one watch event, already applied to the store, changed.
+fn changes_of<K>(event: watcher::Event<K>, store: &Store<K>) -> Vec<Change<K>>
+where
+    K: Resource<DynamicType = ()> + Clone,
+{
+    match event {
+        watcher::Event::Apply(object) => vec![Change::Stored(ObjectRef::from_obj(&object))],
+        watcher::Event::Delete(object) => vec![Change::Deleted(Arc::new(object))],
+        // The store is replaced whole when a (re-)list is done.
+        watcher::Event::InitDone => store
+            .state()
+            .iter()
+            .map(|object| Change::Stored(ObjectRef::from_obj(object.as_ref())))
+            .collect(),
+        watcher::Event::Init | watcher::Event::InitApply(_) => Vec::new(),
+    }
+}
+
+/// Sends every change to every subscriber still listening.
+fn notify<K: Resource<DynamicType = ()>>(subscribers: &Subscribers<K>, changes: Vec<Change<K>>) {
+    if changes.is_empty() {
+        return;
+    }
+    let mut subscribers = lock(subscribers);
+    for change in changes {
+        subscribers.retain(|subscriber| subscriber.send(change.clone_ref()).is_ok());
+    }
+}
+
+impl<K: Resource<DynamicType = ()>> Change<K> {
+    fn clone_ref(&self) -> Self {
+        match self {
+            Change::Stored(key) => Change::Stored(key.clone()),
+            Change::Deleted(object) => Change::Deleted(object.clone()),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave the list half-updated.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aim_api::v1alpha1::AIMModel;
+    use serde_json::json;
+
+    fn model(name: &str, image: &str) -> AIMModel {
+        serde_json::from_value(json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMModel",
+            "metadata": {"name": name, "namespace": "ml"}, "spec": {"image": image}
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_each_change_after_the_store_has_it() {
+        let (store, mut writer) = reflector::store::<AIMModel>();
+        let cache = WatchCache::of(store.clone());
+        let mut changes = Box::pin(cache.changes());
+
+        let first = watcher::Event::Apply(model("llama", "a:1"));
+        writer.apply_watcher_event(&first);
+        let second = watcher::Event::Apply(model("llama", "a:2"));
+        writer.apply_watcher_event(&second);
+        // Both changes name the object; each is read from the store, so both see the latest.
+        notify(&cache.subscribers, changes_of(first, &store));
+        notify(&cache.subscribers, changes_of(second, &store));
+        for _ in 0..2 {
+            let seen = changes.next().await.unwrap();
+            assert_eq!(seen.spec.common.image, "a:2");
+        }
+
+        let gone = watcher::Event::Delete(model("llama", "a:2"));
+        writer.apply_watcher_event(&gone);
+        notify(&cache.subscribers, changes_of(gone, &store));
+        let seen = changes.next().await.unwrap();
+        assert_eq!(seen.metadata.name.as_deref(), Some("llama"));
+    }
+
+    #[test]
+    fn a_finished_list_changes_every_object_of_the_store() {
+        let (store, mut writer) = reflector::store::<AIMModel>();
+        for event in [
+            watcher::Event::Init,
+            watcher::Event::InitApply(model("a", "x:1")),
+            watcher::Event::InitApply(model("b", "x:1")),
+            watcher::Event::InitDone,
+        ] {
+            writer.apply_watcher_event(&event);
+            let changes = changes_of(event, &store);
+            let done = store.state().len() == 2;
+            assert_eq!(changes.len(), if done { 2 } else { 0 });
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! The `aim-engine run` binary on a control plane of its own, whose components the tests crash:
+//! kube-apiserver killed and started again while a service is being planned, etcd stopped and
+//! started under it, and objects written into etcd past the apiserver's validation. The operator
+//! keeps running through all of it, and every service converges with exactly one
+//! InferenceService, its status intact.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use aim_api::v1alpha1::AIMService;
+use aim_tests::fixtures::{self, inference_service_api};
+use aim_tests::{TestEnv, TestNamespace, wait_for};
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::json;
+use support::operator::Operator;
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// An operator for `env`, scoped to a namespace of its own, ready.
+async fn operator_on(env: &TestEnv) -> Operator {
+    let ns = TestNamespace::create(env).await.unwrap();
+    let name = ns.name().to_owned();
+    let operator = Operator::start_in(ns, env.kubeconfig(), &["--namespace", &name]).await;
+    assert!(
+        operator
+            .wait_for("/readyz", |status, _| status == 200)
+            .await,
+        "never ready; log:\n{}",
+        operator.log()
+    );
+    operator
+}
+
+async fn create_service(ns: &TestNamespace, name: &str) {
+    fixtures::create_aim(ns, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": name},
+        "spec": {"model": {"ref": fixtures::MODEL}}
+    }))
+    .await
+    .unwrap();
+}
+
+fn state(service: &AIMService) -> String {
+    service
+        .status
+        .as_ref()
+        .map(|s| format!("{:?}", s.status))
+        .unwrap_or_default()
+}
+
+fn failure_reason(service: &AIMService) -> Option<String> {
+    let status = service.status.as_ref()?;
+    let failure = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Failure" && c.status == "True")?;
+    Some(failure.reason.clone())
+}
+
+/// Waits for the service's InferenceService, plays KServe marking it ready, and waits for
+/// `Running`.
+async fn until_running(operator: &Operator, service: &str) {
+    let ns = &operator.ns;
+    let isvcs = inference_service_api(ns.client(), ns.name());
+    let Some(isvc_name) = wait_for_isvc_of(&isvcs, service).await else {
+        panic!(
+            "no InferenceService for {service}; log:\n{}",
+            operator.log()
+        );
+    };
+    fixtures::mark_inference_service_ready(&isvcs, &isvc_name)
+        .await
+        .unwrap();
+    let services: Api<AIMService> = ns.api();
+    wait_for(&services, service, TIMEOUT, |s| state(s) == "Running")
+        .await
+        .unwrap_or_else(|e| panic!("{service}: {e:#}; log:\n{}", operator.log()));
+}
+
+/// The name of the InferenceService labelled with `service`, once there is one.
+async fn wait_for_isvc_of(isvcs: &Api<kube::api::DynamicObject>, service: &str) -> Option<String> {
+    let selector = format!("aim.silogen.ai/service-name={service}");
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(list) = isvcs.list(&ListParams::default().labels(&selector)).await
+            && let Some(isvc) = list.items.first()
+        {
+            return isvc.metadata.name.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_converge_through_a_restart_of_the_apiserver_and_of_etcd() {
+    let mut env = TestEnv::start().await.unwrap();
+    let mut operator = operator_on(&env).await;
+    let pid = operator.pid();
+    fixtures::create_model_and_template(&operator.ns)
+        .await
+        .unwrap();
+    create_service(&operator.ns, "before").await;
+    until_running(&operator, "before").await;
+
+    // kube-apiserver crashes right after a service is created, and comes back.
+    create_service(&operator.ns, "apiserver").await;
+    let control_plane = env.control_plane_mut().unwrap();
+    control_plane.kill("kube-apiserver").unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    control_plane.start_again("kube-apiserver").await.unwrap();
+    until_running(&operator, "apiserver").await;
+
+    // etcd stops under a running apiserver right after a service is created, and comes back.
+    create_service(&operator.ns, "etcd").await;
+    let control_plane = env.control_plane_mut().unwrap();
+    control_plane.kill("etcd").unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    control_plane.start_again("etcd").await.unwrap();
+    until_running(&operator, "etcd").await;
+
+    // The same process did all of it, and nothing is missing or doubled.
+    assert_eq!(operator.pid(), pid, "log:\n{}", operator.log());
+    assert!(
+        operator.exit_code(Duration::ZERO).await.is_none(),
+        "log:\n{}",
+        operator.log()
+    );
+    let ns = &operator.ns;
+    let isvcs = inference_service_api(ns.client(), ns.name())
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    let mut owners: Vec<String> = isvcs
+        .items
+        .iter()
+        .filter_map(|i| {
+            i.metadata
+                .labels
+                .as_ref()?
+                .get("aim.silogen.ai/service-name")
+                .cloned()
+        })
+        .collect();
+    owners.sort();
+    assert_eq!(owners, ["apiserver", "before", "etcd"]);
+    let services: Api<AIMService> = ns.api();
+    for service in ["before", "apiserver", "etcd"] {
+        assert_eq!(state(&services.get(service).await.unwrap()), "Running");
+    }
+    operator.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_written_past_validation_is_reported_and_the_others_carry_on() {
+    let env = TestEnv::start().await.unwrap();
+    let control_plane = env.control_plane().unwrap();
+    // Before the operator starts, so its first list holds the object.
+    let ns = TestNamespace::create(&env).await.unwrap();
+    let broken = json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService",
+        "metadata": {
+            "name": "broken", "namespace": ns.name(), "uid": "0b6c1a52-2c59-4e0b-9d40-4b1f5d0c0001",
+            "generation": 1, "creationTimestamp": "2026-01-01T00:00:00Z"
+        },
+        "spec": {"model": {"ref": fixtures::MODEL}, "replicas": "lots"}
+    });
+    let key = format!("/registry/aim.silogen.ai/aimservices/{}/broken", ns.name());
+    control_plane
+        .write_to_etcd(&key, &serde_json::to_vec(&broken).unwrap())
+        .await
+        .unwrap();
+    let name = ns.name().to_owned();
+    let operator = Operator::start_in(ns, env.kubeconfig(), &["--namespace", &name]).await;
+    assert!(
+        operator
+            .wait_for("/readyz", |status, _| status == 200)
+            .await,
+        "never ready with a malformed object; log:\n{}",
+        operator.log()
+    );
+    let ns = &operator.ns;
+    fixtures::create_model_and_template(ns).await.unwrap();
+
+    // The others carry on.
+    create_service(ns, "chat").await;
+    until_running(&operator, "chat").await;
+
+    // The malformed one says why, on its status and in an Event.
+    let services: Api<AIMService> = ns.api();
+    let dynamic = fixtures::aim_api(ns, "AIMService");
+    let reported = |object: &kube::api::DynamicObject| {
+        let status = &object.data["status"];
+        status["status"] == "Failed"
+            && status["conditions"].as_array().is_some_and(|conditions| {
+                conditions.iter().any(|c| {
+                    c["type"] == "Failure"
+                        && c["reason"] == "MalformedObject"
+                        && c["message"]
+                            .as_str()
+                            .is_some_and(|m| m.contains("spec.replicas"))
+                })
+            })
+    };
+    wait_for(&dynamic, "broken", TIMEOUT, reported)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    let events: Api<Event> = ns.api();
+    let found = wait_until(|| async {
+        events
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .any(|e| {
+                e.reason.as_deref() == Some("MalformedObject")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("broken")
+                    && e.note
+                        .as_deref()
+                        .is_some_and(|n| n.contains("spec.replicas"))
+            })
+    })
+    .await;
+    assert!(found, "no MalformedObject Event; log:\n{}", operator.log());
+
+    // A running service whose stored spec turns malformed is left alone: its InferenceService
+    // stays, and it is reported too.
+    let chat = dynamic.get("chat").await.unwrap();
+    let mut stored = serde_json::to_value(&chat).unwrap();
+    stored["spec"]["replicas"] = json!("two");
+    let key = format!("/registry/aim.silogen.ai/aimservices/{}/chat", ns.name());
+    control_plane
+        .write_to_etcd(&key, &serde_json::to_vec(&stored).unwrap())
+        .await
+        .unwrap();
+    wait_for(&dynamic, "chat", TIMEOUT, reported)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    let isvcs = inference_service_api(ns.client(), ns.name());
+    assert!(wait_for_isvc_of(&isvcs, "chat").await.is_some());
+
+    // Fixed by its owner (validation ratchets: only the changed field is checked), it is planned
+    // like any other.
+    services
+        .patch(
+            "broken",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 1}})),
+        )
+        .await
+        .unwrap();
+    wait_for(&services, "broken", TIMEOUT, |s| {
+        failure_reason(s).as_deref() != Some("MalformedObject")
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    assert!(wait_for_isvc_of(&isvcs, "broken").await.is_some());
+    assert!(
+        !operator.log().contains("panicked"),
+        "log:\n{}",
+        operator.log()
+    );
+}
+
+/// Polls `check` until it holds (true) or `TIMEOUT` passes (false).
+async fn wait_until<F, Fut>(check: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    false
+}
