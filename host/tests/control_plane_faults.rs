@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use aim_api::v1alpha1::AIMService;
 use aim_tests::fixtures::{self, inference_service_api};
+use aim_tests::status::{failure_reason, state};
 use aim_tests::{TestEnv, TestNamespace, wait_for};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -21,21 +22,6 @@ use support::operator::Operator;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-/// An operator for `env`, scoped to a namespace of its own, ready.
-async fn operator_on(env: &TestEnv) -> Operator {
-    let ns = TestNamespace::create(env).await.unwrap();
-    let name = ns.name().to_owned();
-    let operator = Operator::start_in(ns, env.kubeconfig(), &["--namespace", &name]).await;
-    assert!(
-        operator
-            .wait_for("/readyz", |status, _| status == 200)
-            .await,
-        "never ready; log:\n{}",
-        operator.log()
-    );
-    operator
-}
-
 async fn create_service(ns: &TestNamespace, name: &str) {
     fixtures::create_aim(ns, json!({
         "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": name},
@@ -43,23 +29,6 @@ async fn create_service(ns: &TestNamespace, name: &str) {
     }))
     .await
     .unwrap();
-}
-
-fn state(service: &AIMService) -> String {
-    service
-        .status
-        .as_ref()
-        .map(|s| format!("{:?}", s.status))
-        .unwrap_or_default()
-}
-
-fn failure_reason(service: &AIMService) -> Option<String> {
-    let status = service.status.as_ref()?;
-    let failure = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Failure" && c.status == "True")?;
-    Some(failure.reason.clone())
 }
 
 /// Waits for the service's InferenceService, plays KServe marking it ready, and waits for
@@ -100,7 +69,8 @@ async fn wait_for_isvc_of(isvcs: &Api<kube::api::DynamicObject>, service: &str) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_converge_through_a_restart_of_the_apiserver_and_of_etcd() {
     let mut env = TestEnv::start().await.unwrap();
-    let mut operator = operator_on(&env).await;
+    let ns = TestNamespace::create(&env).await.unwrap();
+    let mut operator = Operator::ready_in(ns, env.kubeconfig()).await;
     let pid = operator.pid();
     fixtures::create_model_and_template(&operator.ns)
         .await
@@ -175,15 +145,7 @@ async fn an_object_written_past_validation_is_reported_and_the_others_carry_on()
         .write_to_etcd(&key, &serde_json::to_vec(&broken).unwrap())
         .await
         .unwrap();
-    let name = ns.name().to_owned();
-    let operator = Operator::start_in(ns, env.kubeconfig(), &["--namespace", &name]).await;
-    assert!(
-        operator
-            .wait_for("/readyz", |status, _| status == 200)
-            .await,
-        "never ready with a malformed object; log:\n{}",
-        operator.log()
-    );
+    let operator = Operator::ready_in(ns, env.kubeconfig()).await;
     let ns = &operator.ns;
     fixtures::create_model_and_template(ns).await.unwrap();
 

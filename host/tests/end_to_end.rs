@@ -27,15 +27,7 @@ async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without
     let access = aim_tests::helm::install_rbac(env, "aim-engine", ns.name())
         .await
         .unwrap();
-    let name = ns.name().to_owned();
-    let mut operator = Operator::start_in(ns, access.path(), &["--namespace", &name]).await;
-    assert!(
-        operator
-            .wait_for("/readyz", |status, _| status == 200)
-            .await,
-        "never ready; log:\n{}",
-        operator.log()
-    );
+    let mut operator = Operator::ready_in(ns, access.path()).await;
     let pid = operator.pid();
     let ns = &operator.ns;
 

@@ -42,24 +42,11 @@ async fn service(ns: &TestNamespace, name: &str) {
     .unwrap();
 }
 
-async fn start(ns: TestNamespace, env: &TestEnv) -> Operator {
-    let name = ns.name().to_owned();
-    let operator = Operator::start_in(ns, env.kubeconfig(), &["--namespace", &name]).await;
-    assert!(
-        operator
-            .wait_for("/readyz", |status, _| status == 200)
-            .await,
-        "never ready; log:\n{}",
-        operator.log()
-    );
-    operator
-}
-
 #[tokio::test]
 async fn the_operator_converges_after_children_are_deleted_edited_and_it_is_killed() {
     let env = TestEnv::shared().await.unwrap();
     let ns = TestNamespace::create(env).await.unwrap();
-    let mut operator = start(ns, env).await;
+    let mut operator = Operator::ready_in(ns, env.kubeconfig()).await;
     serving_setup(&operator.ns).await;
     service(&operator.ns, "chat").await;
     let isvcs = inference_service_api(operator.ns.client(), operator.ns.name());
@@ -151,13 +138,7 @@ async fn a_namespace_deleted_with_services_and_caches_goes_away_and_the_others_c
     let other = TestNamespace::create(env).await.unwrap();
     let watched = format!("{},{}", doomed.name(), other.name());
     let operator = Operator::start_in(own, env.kubeconfig(), &["--namespace", &watched]).await;
-    assert!(
-        operator
-            .wait_for("/readyz", |status, _| status == 200)
-            .await,
-        "never ready; log:\n{}",
-        operator.log()
-    );
+    operator.assert_ready().await;
 
     // A serving service and a caching one, with their template and model caches.
     serving_setup(&doomed).await;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use aim_api::v1alpha1::AIMService;
 use aim_tests::fixtures::{self, inference_service_api};
+use aim_tests::status::failure_reason;
 use aim_tests::{TestEnv, TestNamespace, wait_for};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams};
@@ -32,28 +33,11 @@ const BEHAVIOURS: [(&str, &str); 6] = [
     ("other-namespace", "PolicyOutputInvalid"),
 ];
 
-fn failure_reason(service: &AIMService) -> Option<String> {
-    let status = service.status.as_ref()?;
-    let failure = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Failure" && c.status == "True")?;
-    Some(failure.reason.clone())
-}
-
 #[tokio::test]
 async fn a_hostile_policy_fails_only_its_own_services_with_typed_reasons() {
     let env = TestEnv::shared().await.unwrap();
     let ns = TestNamespace::create(env).await.unwrap();
-    let name = ns.name().to_owned();
-    let operator = Operator::start_in(ns, env.kubeconfig(), &["--namespace", &name]).await;
-    assert!(
-        operator
-            .wait_for("/readyz", |status, _| status == 200)
-            .await,
-        "never ready; log:\n{}",
-        operator.log()
-    );
+    let operator = Operator::ready_in(ns, env.kubeconfig()).await;
     let ns = &operator.ns;
 
     // The hostile policy, active and selected by the `hostile` runtime config only.

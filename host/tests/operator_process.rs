@@ -21,13 +21,7 @@ async fn lease_holder(leases: &Api<Lease>) -> Option<String> {
 #[tokio::test]
 async fn runs_leads_reports_and_stops_cleanly_on_sigterm() {
     let mut operator = Operator::start(&[]).await;
-    assert!(
-        operator
-            .wait_for("/readyz", |status, _| status == 200)
-            .await,
-        "never ready; log:\n{}",
-        operator.log()
-    );
+    operator.assert_ready().await;
 
     // A service of its own, so at least one reconcile happens whatever else is in the cluster.
     let services = Api::<DynamicObject>::namespaced_with(
@@ -72,13 +66,7 @@ async fn runs_leads_reports_and_stops_cleanly_on_sigterm() {
 #[tokio::test]
 async fn stops_at_once_when_terminated_right_after_start_without_leader_election() {
     let mut operator = Operator::start(&["--leader-elect=false", "--namespace", "elsewhere"]).await;
-    assert!(
-        operator
-            .wait_for("/readyz", |status, _| status == 200)
-            .await,
-        "never ready; log:\n{}",
-        operator.log()
-    );
+    operator.assert_ready().await;
     // Likely before the controllers' own caches are filled: the shutdown must not wait for them.
     let code = operator.terminate().await;
     assert_eq!(code, Some(0), "log:\n{}", operator.log());

@@ -30,6 +30,7 @@ pub mod process;
 pub mod quick_start;
 pub mod registry;
 pub mod scale;
+pub mod status;
 pub mod wait;
 
 pub use env::TestEnv;

@@ -18,6 +18,8 @@ use crate::fixtures::{self, inference_service_api};
 use crate::registry::TestRegistry;
 use crate::{TestEnv, TestNamespace, wait_for};
 
+pub use crate::status::state;
+
 /// How long each step may take.
 pub const TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -42,14 +44,6 @@ pub struct QuickStart {
     pub template: String,
     _registry: TestRegistry,
     _kubelet: FakeKubelet,
-}
-
-/// The `status.status` of any AIM object.
-pub fn state<T: serde::Serialize>(object: &T) -> String {
-    serde_json::to_value(object)
-        .ok()
-        .and_then(|v| v["status"]["status"].as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// Runs the Quick Start until the InferenceService is Ready. The namespace's `default` runtime

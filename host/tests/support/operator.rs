@@ -49,6 +49,20 @@ impl Operator {
         }
     }
 
+    /// With `ns` as its operator namespace and the only one whose services it reconciles, ready.
+    pub async fn ready_in(ns: TestNamespace, kubeconfig: &Path) -> Self {
+        let name = ns.name().to_owned();
+        let operator = Self::start_in(ns, kubeconfig, &["--namespace", &name]).await;
+        operator.assert_ready().await;
+        operator
+    }
+
+    /// Fails the test, with the log, unless `/readyz` answers 200 within `STARTUP`.
+    pub async fn assert_ready(&self) {
+        let ready = self.wait_for("/readyz", |status, _| status == 200).await;
+        assert!(ready, "never ready; log:\n{}", self.log());
+    }
+
     /// Polls `GET path` until `accept` holds or `STARTUP` passes.
     pub async fn wait_for(&self, path: &str, accept: impl Fn(u16, &str) -> bool) -> bool {
         self.process.wait_for(path, STARTUP, accept).await
