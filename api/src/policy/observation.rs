@@ -72,7 +72,8 @@ pub struct ServiceObservation {
     /// Labels of every node.
     #[serde(default)]
     pub nodes: Vec<NodeLabels>,
-    /// InferenceServices owned by the service.
+    /// InferenceServices owned by the service: metadata and status (their spec is what the plan
+    /// says, and is not observed).
     #[serde(default)]
     #[schemars(with = "Vec<serde_json::Value>")]
     pub inference_services: Vec<InferenceService>,
@@ -82,7 +83,7 @@ pub struct ServiceObservation {
     /// PersistentVolumeClaims owned by the service.
     #[serde(default)]
     pub persistent_volume_claims: Vec<PersistentVolumeClaim>,
-    /// Pods of the service's InferenceServices.
+    /// Pods of the service's InferenceServices: metadata and status (no spec).
     #[serde(default)]
     pub pods: Vec<Pod>,
 }
@@ -115,7 +116,7 @@ pub struct TemplateObservation {
     /// Discovery Jobs owned by the template.
     #[serde(default)]
     pub jobs: Vec<Job>,
-    /// Pods of those Jobs.
+    /// Pods of those Jobs: metadata and status (no spec).
     #[serde(default)]
     pub pods: Vec<Pod>,
     /// Output of the newest succeeded discovery Job's container, read from its log.

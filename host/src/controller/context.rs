@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::Resource;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::EventType;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
 use super::error::Error;
+use super::events::{EventRecorder, Occurrence};
 use super::stores::Stores;
 use crate::operator::Metrics;
 use crate::policy::{PlanFlow, PlanSubject, PolicyRegistry};
@@ -37,7 +38,7 @@ pub struct Context {
     pub metrics: Metrics,
     /// Cancelled when the controllers should stop taking work and let running reconciles finish.
     pub shutdown: CancellationToken,
-    recorder: Recorder,
+    events: EventRecorder,
 }
 
 impl Context {
@@ -47,12 +48,12 @@ impl Context {
         stores: Stores,
         settings: Settings,
     ) -> Self {
-        let reporter = Reporter {
-            controller: "aim-engine".into(),
-            instance: std::env::var("POD_NAME").ok(),
-        };
         Self {
-            recorder: Recorder::new(client.clone(), reporter),
+            events: EventRecorder::new(
+                client.clone(),
+                "aim-engine",
+                std::env::var("POD_NAME").ok(),
+            ),
             client,
             policies,
             stores,
@@ -167,14 +168,14 @@ impl Context {
         reason: &str,
         message: &str,
     ) {
-        let event = Event {
+        let note: String = message.chars().take(1000).collect();
+        let occurrence = Occurrence {
             type_,
-            reason: reason.to_owned(),
-            note: Some(message.chars().take(1000).collect()),
-            action: "Reconcile".into(),
-            secondary: None,
+            reason,
+            note: &note,
+            action: "Reconcile",
         };
-        if let Err(error) = self.recorder.publish(&event, reference).await {
+        if let Err(error) = self.events.publish(occurrence, reference).await {
             let object = reference.name.as_deref().unwrap_or_default();
             tracing::warn!(%object, %error, "could not record an Event");
         }

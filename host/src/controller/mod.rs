@@ -7,6 +7,7 @@ pub mod caches;
 pub mod context;
 mod dependency_index;
 pub mod error;
+mod events;
 mod indexed;
 pub mod malformed;
 pub mod model;

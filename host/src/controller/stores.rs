@@ -51,6 +51,18 @@ const MANAGED: &str = "app.kubernetes.io/managed-by=aim-controller";
 const OPERATOR_JOBS: &str =
     "app.kubernetes.io/managed-by in (aim-controller,modelcache-controller)";
 
+/// An InferenceService's spec is what the plan said, re-applied on every reconcile; only its
+/// metadata and status are observed. Its volumes and affinity made it ~7 KB in the cache.
+fn without_spec(isvc: &mut InferenceService) {
+    isvc.spec = Default::default();
+}
+
+/// Pods are observed for their containers' states (image pull failures); their spec, with every
+/// container, volume and toleration, is most of their size.
+fn without_pod_spec(pod: &mut Pod) {
+    pod.spec = None;
+}
+
 impl Stores {
     /// Starts every reflector. The service cache is the service controller's own.
     pub fn start(client: &Client, services: Store<AIMService>, malformed: Malformed) -> Self {
@@ -66,16 +78,31 @@ impl Stores {
             template_caches: WatchCache::start(client, all(), &malformed),
             model_caches: WatchCache::start(client, all(), &malformed),
             nodes: WatchCache::start(client, all(), &malformed),
-            inference_services: WatchCache::start(client, all().labels(MANAGED), &malformed),
+            inference_services: WatchCache::start_trimmed(
+                client,
+                all().labels(MANAGED),
+                &malformed,
+                without_spec,
+            ),
             http_routes: WatchCache::start(client, all().labels(MANAGED), &malformed),
             persistent_volume_claims: WatchCache::start(
                 client,
                 all().labels("app.kubernetes.io/managed-by in (aim-service-controller,modelcache-controller)"),
                 &malformed,
             ),
-            pods: WatchCache::start(client, all().labels("serving.kserve.io/inferenceservice"), &malformed),
+            pods: WatchCache::start_trimmed(
+                client,
+                all().labels("serving.kserve.io/inferenceservice"),
+                &malformed,
+                without_pod_spec,
+            ),
             jobs: WatchCache::start(client, all().labels(OPERATOR_JOBS), &malformed),
-            job_pods: WatchCache::start(client, all().labels("batch.kubernetes.io/job-name"), &malformed),
+            job_pods: WatchCache::start_trimmed(
+                client,
+                all().labels("batch.kubernetes.io/job-name"),
+                &malformed,
+                without_pod_spec,
+            ),
             serving_runtimes: WatchCache::start(client, all().labels(MANAGED), &malformed),
             cluster_serving_runtimes: WatchCache::start(client, all().labels(MANAGED), &malformed),
             malformed,

@@ -62,6 +62,17 @@ where
 {
     /// Starts the watch of every `K` matching `config` on the current runtime.
     pub fn start(client: &Client, config: watcher::Config, malformed: &Malformed) -> Self {
+        Self::start_trimmed(client, config, malformed, |_| {})
+    }
+
+    /// [`WatchCache::start`], with `trim` taking out of each object what nobody reads before
+    /// the cache keeps it.
+    pub fn start_trimmed(
+        client: &Client,
+        config: watcher::Config,
+        malformed: &Malformed,
+        trim: fn(&mut K),
+    ) -> Self {
         let (store, writer) = reflector::store::<K>();
         let subscribers: Subscribers<K> = Arc::default();
         // Managed fields are dropped before the cache keeps the object: nothing reads them, and
@@ -72,7 +83,10 @@ where
             Some(store.clone()),
             Decoding::report_only(malformed),
         )
-        .modify(|object| object.meta_mut().managed_fields = None)
+        .modify(move |object| {
+            object.meta_mut().managed_fields = None;
+            trim(object);
+        })
         .reflect(writer);
         let (reader, fan_out) = (store.clone(), subscribers.clone());
         tokio::spawn(async move {
