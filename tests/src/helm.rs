@@ -244,6 +244,11 @@ pub struct ServiceAccountKubeconfig {
 }
 
 impl ServiceAccountKubeconfig {
+    /// The chart's ClusterRoles this account is bound to.
+    pub fn cluster_roles(&self) -> &[String] {
+        &self.cluster_roles
+    }
+
     /// The kubeconfig file; valid while this value lives (and the token has not expired).
     pub fn path(&self) -> &Path {
         &self.path
