@@ -1,8 +1,9 @@
 //! The `aim-engine run` binary on a control plane of its own, whose components the tests crash:
 //! kube-apiserver killed and started again while a service is being planned, etcd stopped and
-//! started under it, and objects written into etcd past the apiserver's validation. The operator
-//! keeps running through all of it, and every service converges with exactly one
-//! InferenceService, its status intact.
+//! started under it, objects written into etcd past the apiserver's validation, and a namespace
+//! deleted with services and caches in it. The operator keeps running through all of it, and
+//! every service converges with exactly one InferenceService, its status intact. Each test has
+//! the control plane to itself, so no other test's operator or leftovers are in the picture.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -14,9 +15,10 @@ use std::time::Duration;
 use aim_api::v1alpha1::AIMService;
 use aim_tests::fixtures::{self, inference_service_api};
 use aim_tests::status::{failure_reason, state};
-use aim_tests::{TestEnv, TestNamespace, wait_for};
+use aim_tests::{TestEnv, TestNamespace, wait_for, wait_for_deletion};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::json;
 use support::operator::Operator;
 
@@ -244,4 +246,70 @@ where
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_deleted_with_services_and_caches_goes_away_and_the_others_carry_on() {
+    let env = TestEnv::start().await.unwrap();
+    let own = TestNamespace::create(&env).await.unwrap();
+    let doomed = TestNamespace::create(&env).await.unwrap();
+    let other = TestNamespace::create(&env).await.unwrap();
+    let watched = format!("{},{}", doomed.name(), other.name());
+    let operator = Operator::start_in(own, env.kubeconfig(), &["--namespace", &watched]).await;
+    operator.assert_ready().await;
+
+    // A serving service and a caching one, with their template and model caches.
+    fixtures::create_model_and_template(&doomed).await.unwrap();
+    create_service(&doomed, "chat").await;
+    fixtures::create_aim(&doomed, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": "cached"},
+        "spec": {"model": {"ref": fixtures::MODEL}, "cacheModel": true}
+    }))
+    .await
+    .unwrap();
+    let isvcs = inference_service_api(doomed.client(), doomed.name());
+    if let Err(e) = wait_for(&isvcs, "chat", TIMEOUT, |_| true).await {
+        let services: Api<AIMService> = doomed.api();
+        let chat = services.get("chat").await.map(|s| s.status);
+        panic!(
+            "{e:#}; the service's status: {chat:?}; log:\n{}",
+            operator.log()
+        );
+    }
+    let model_caches = fixtures::aim_api(&doomed, "AIMModelCache");
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while model_caches
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .is_empty()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no model cache; log:\n{}",
+            operator.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Deleted: nothing the operator holds (a finalizer, a re-created child) keeps it.
+    let namespaces: Api<Namespace> = Api::all(doomed.client());
+    namespaces
+        .delete(doomed.name(), &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_for_deletion(&namespaces, doomed.name(), TIMEOUT)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+
+    // The operator carries on with the namespace next to it.
+    fixtures::create_model_and_template(&other).await.unwrap();
+    create_service(&other, "chat").await;
+    let isvcs = inference_service_api(other.client(), other.name());
+    wait_for(&isvcs, "chat", TIMEOUT, |_| true)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    let log = operator.log();
+    assert!(!log.contains("panicked"), "log:\n{log}");
 }
