@@ -1,9 +1,10 @@
 //! The `aim-engine run` binary on a control plane of its own, whose components the tests crash:
 //! kube-apiserver killed and started again while a service is being planned, etcd stopped and
 //! started under it, objects written into etcd past the apiserver's validation, and a namespace
-//! deleted with services and caches in it. The operator keeps running through all of it, and
-//! every service converges with exactly one InferenceService, its status intact. Each test has
-//! the control plane to itself, so no other test's operator or leftovers are in the picture.
+//! deleted with services and caches in it (while a namespace it does not watch is left alone).
+//! The operator keeps running through all of it, and every service converges with exactly one
+//! InferenceService, its status intact. Each test has the control plane to itself, so no other
+//! test's operator or leftovers are in the picture.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -254,6 +255,8 @@ async fn a_namespace_deleted_with_services_and_caches_goes_away_and_the_others_c
     let own = TestNamespace::create(&env).await.unwrap();
     let doomed = TestNamespace::create(&env).await.unwrap();
     let other = TestNamespace::create(&env).await.unwrap();
+    let outside = TestNamespace::create(&env).await.unwrap();
+    fixtures::create_model_and_template(&outside).await.unwrap();
     let watched = format!("{},{}", doomed.name(), other.name());
     let operator = Operator::start_in(own, env.kubeconfig(), &["--namespace", &watched]).await;
     operator.assert_ready().await;
@@ -312,4 +315,11 @@ async fn a_namespace_deleted_with_services_and_caches_goes_away_and_the_others_c
         .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
     let log = operator.log();
     assert!(!log.contains("panicked"), "log:\n{log}");
+
+    // Namespaces it does not watch are none of its business, templates included.
+    let template = fixtures::aim_api(&outside, "AIMServiceTemplate")
+        .get(fixtures::TEMPLATE)
+        .await
+        .unwrap();
+    assert_eq!(template.data.get("status"), None, "log:\n{log}");
 }

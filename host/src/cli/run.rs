@@ -41,8 +41,9 @@ pub struct Args {
     /// single replica outside a Deployment).
     #[arg(long, env = "AIM_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     leader_elect: bool,
-    /// Reconcile AIMServices only in these namespaces (repeat the flag or separate with commas);
-    /// all namespaces when absent. Models, templates and caches are reconciled everywhere.
+    /// Reconcile AIMServices, models, templates and caches only in these namespaces (repeat the
+    /// flag or separate with commas); all namespaces when absent. Cluster-scoped models,
+    /// templates and runtime configs are reconciled either way.
     #[arg(
         long = "namespace",
         env = "AIM_WATCH_NAMESPACES",

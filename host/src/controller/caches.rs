@@ -80,8 +80,9 @@ async fn volume_binding_mode(ctx: &Context, claims: &[PersistentVolumeClaim]) ->
 pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
     let all = watcher::Config::default;
     let malformed = &ctx.stores.malformed;
-    let (template_caches, index) = indexed::controller::<AIMTemplateCache>(
+    let (template_caches, index) = indexed::controller_in::<AIMTemplateCache>(
         &client,
+        ctx.stores.scope.clone(),
         Decoding::writing_status(malformed, TEMPLATE_CACHE.manager),
     );
     let (by_model_cache, by_template, by_cluster_template) = (index.clone(), index.clone(), index);
@@ -108,6 +109,7 @@ pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
     let model_caches = tolerant::controller::<AIMModelCache>(
         &client,
         all(),
+        ctx.stores.scope.clone(),
         Decoding::writing_status(malformed, MODEL_CACHE.manager),
     )
     .owns_shared_stream(ctx.stores.persistent_volume_claims.changes())

@@ -56,8 +56,8 @@ impl Watches {
             malformed: malformed.clone(),
             status_manager: Some(service::FLOW.manager),
         };
-        let (services, index) = indexed::controller_in(client, scope, decoding);
-        let stores = stores::Stores::start(client, services.store(), malformed);
+        let (services, index) = indexed::controller_in(client, scope.clone(), decoding);
+        let stores = stores::Stores::start(client, services.store(), malformed, scope);
         Self {
             services,
             index,

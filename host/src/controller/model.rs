@@ -15,6 +15,7 @@ use super::context::Context;
 use super::error::Error;
 use super::pipeline::{self, Flow};
 use super::runner;
+use super::scope::NamespaceScope;
 use super::tolerant::{self, Decoding};
 use crate::cluster::registry::{credentials_from_secret, inspect_image};
 use crate::policy::PlanFlow;
@@ -106,12 +107,14 @@ pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
     let namespaced = tolerant::controller::<AIMModel>(
         &client,
         all(),
+        ctx.stores.scope.clone(),
         Decoding::writing_status(malformed, NAMESPACED.manager),
     )
     .owns_shared_stream(ctx.stores.templates.changes());
     let cluster = tolerant::controller::<AIMClusterModel>(
         &client,
         all(),
+        NamespaceScope::default(),
         Decoding::writing_status(malformed, CLUSTER.manager),
     )
     .owns_shared_stream(ctx.stores.cluster_templates.changes());

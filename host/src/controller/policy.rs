@@ -22,6 +22,7 @@ use super::context::Context;
 use super::error::Error;
 use super::policy_status::{Progress, describe, policy_status};
 use super::runner;
+use super::scope::NamespaceScope;
 use super::status::write_status;
 use super::tolerant::{self, Decoding};
 use crate::cluster::policy_source::{fetch_component, fetch_fixtures, limits_of};
@@ -53,8 +54,12 @@ pub async fn activate_all(ctx: &Arc<Context>) {
 /// Watches AIMPolicies and the ConfigMaps of the operator's namespace they read from.
 pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
     let decoding = Decoding::writing_status(&ctx.stores.malformed, MANAGER);
-    let controller =
-        tolerant::controller::<AIMPolicy>(&client, watcher::Config::default(), decoding);
+    let controller = tolerant::controller::<AIMPolicy>(
+        &client,
+        watcher::Config::default(),
+        NamespaceScope::default(),
+        decoding,
+    );
     let store = controller.store();
     let maps: Api<ConfigMap> = Api::namespaced(client, &ctx.settings.operator_namespace);
     let controller = controller.watches(maps, watcher::Config::default(), move |map| {

@@ -1,6 +1,8 @@
-//! Which namespaces' AIMServices the operator acts on. Services elsewhere are dropped from the
-//! service watch before the cache and the dependency index see them, so they are never reconciled
-//! and cost no memory; the watch itself stays cluster-wide (one connection, not one per namespace).
+//! Which namespaces' objects the operator acts on: AIMServices, models, templates and caches.
+//! Objects elsewhere are dropped from each controller's own watch before its cache and dependency
+//! index see them, so they are never reconciled; the watches themselves stay cluster-wide (one
+//! connection, not one per namespace), and the shared caches observations read keep every
+//! namespace.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

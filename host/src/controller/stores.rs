@@ -16,6 +16,7 @@ use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 
 use super::malformed::Malformed;
+use super::scope::NamespaceScope;
 use super::watch_cache::WatchCache;
 use crate::snapshot::ClusterSnapshot;
 
@@ -42,6 +43,8 @@ pub struct Stores {
     pub cluster_serving_runtimes: WatchCache<ClusterServingRuntime>,
     /// Objects of any of these kinds that do not decode.
     pub malformed: Malformed,
+    /// The namespaces whose objects the controllers act on (the caches hold every namespace).
+    pub scope: NamespaceScope,
 }
 
 /// Objects the operator creates for services and templates.
@@ -65,7 +68,12 @@ fn without_pod_spec(pod: &mut Pod) {
 
 impl Stores {
     /// Starts every reflector. The service cache is the service controller's own.
-    pub fn start(client: &Client, services: Store<AIMService>, malformed: Malformed) -> Self {
+    pub fn start(
+        client: &Client,
+        services: Store<AIMService>,
+        malformed: Malformed,
+        scope: NamespaceScope,
+    ) -> Self {
         let all = watcher::Config::default;
         Self {
             services,
@@ -106,6 +114,7 @@ impl Stores {
             serving_runtimes: WatchCache::start(client, all().labels(MANAGED), &malformed),
             cluster_serving_runtimes: WatchCache::start(client, all().labels(MANAGED), &malformed),
             malformed,
+            scope,
         }
     }
 
@@ -367,6 +376,7 @@ mod tests {
             serving_runtimes: store(vec![]),
             cluster_serving_runtimes: store(vec![]),
             malformed: Malformed::default(),
+            scope: NamespaceScope::default(),
         }
     }
 

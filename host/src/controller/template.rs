@@ -123,8 +123,9 @@ pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
 }
 
 fn namespaced_controller(client: &Client, stores: &Stores) -> Controller<AIMServiceTemplate> {
-    let (controller, index) = indexed::controller::<AIMServiceTemplate>(
+    let (controller, index) = indexed::controller_in::<AIMServiceTemplate>(
         client,
+        stores.scope.clone(),
         Decoding::writing_status(&stores.malformed, NAMESPACED.manager),
     );
     let (by_config, by_model, by_node) = (index.clone(), index.clone(), index);

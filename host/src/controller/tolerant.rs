@@ -17,6 +17,7 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 
 use super::malformed::Malformed;
+use super::scope::NamespaceScope;
 
 /// What a watch needs to report what it cannot decode.
 #[derive(Clone)]
@@ -79,13 +80,20 @@ where
     watch(client, config, None, decoding).touched_objects()
 }
 
-/// A controller for every `K` matching `config`, its own watch decoding object by object.
-pub fn controller<K>(client: &Client, config: watcher::Config, decoding: Decoding) -> Controller<K>
+/// A controller for every `K` matching `config` in `scope`, its own watch decoding object by
+/// object. Objects outside the scope never reach its cache.
+pub fn controller<K>(
+    client: &Client,
+    config: watcher::Config,
+    scope: NamespaceScope,
+    decoding: Decoding,
+) -> Controller<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store::<K>();
     let objects = watch(client, config, Some(reader.clone()), decoding)
+        .try_filter_map(move |event| futures::future::ready(Ok(scope.filter(event))))
         .modify(|object| object.meta_mut().managed_fields = None)
         .reflect(writer)
         .applied_objects();
