@@ -47,9 +47,6 @@ where
         observer.observe(&event);
         event
     })
-    // As in the shared caches (stores.rs): nothing reads managed fields, and they are often
-    // larger than the rest of the object.
-    .modify(|object| object.meta_mut().managed_fields = None)
     .reflect(writer)
     .applied_objects();
     (Controller::for_stream(objects, reader), index)

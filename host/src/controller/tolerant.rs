@@ -94,7 +94,6 @@ where
     let (reader, writer) = reflector::store::<K>();
     let objects = watch(client, config, Some(reader.clone()), decoding)
         .try_filter_map(move |event| futures::future::ready(Ok(scope.filter(event))))
-        .modify(|object| object.meta_mut().managed_fields = None)
         .reflect(writer)
         .applied_objects();
     Controller::for_stream(objects, reader)
@@ -176,8 +175,11 @@ fn key_of<K: Resource<DynamicType = ()>>(object: &DynamicObject) -> ObjectRef<K>
     }
 }
 
-/// The object as the apiserver sent it: its fields, `apiVersion`, `kind` and `metadata`.
-fn as_json(object: DynamicObject) -> serde_json::Value {
+/// The object as the apiserver sent it: its fields, `apiVersion`, `kind` and `metadata`, less its
+/// managed fields. Nothing reads those, they are often larger than the rest of the object, and
+/// dropping them here keeps them out of every decode and every cache.
+fn as_json(mut object: DynamicObject) -> serde_json::Value {
+    object.metadata.managed_fields = None;
     let mut json = match object.data {
         serde_json::Value::Object(fields) => fields,
         _ => serde_json::Map::new(),
@@ -213,6 +215,22 @@ mod tests {
             malformed: Malformed::default(),
             status_manager: Some("aim-service-controller"),
         }
+    }
+
+    #[test]
+    fn managed_fields_never_reach_the_decoded_object() {
+        let mut with_fields = object(json!({"model": {"ref": "llama"}}));
+        with_fields.metadata.managed_fields = Some(vec![Default::default()]);
+        let event = decode_event::<AIMService>(
+            watcher::Event::Apply(with_fields),
+            &ApiResource::erase::<AIMService>(&()),
+            None,
+            &decoding(),
+        );
+        let Some(watcher::Event::Apply(service)) = event else {
+            panic!("not passed on: {event:?}");
+        };
+        assert_eq!(service.metadata.managed_fields, None);
     }
 
     #[test]

@@ -75,18 +75,13 @@ where
     ) -> Self {
         let (store, writer) = reflector::store::<K>();
         let subscribers: Subscribers<K> = Arc::default();
-        // Managed fields are dropped before the cache keeps the object: nothing reads them, and
-        // they are often larger than the rest of it.
         let events = tolerant::watch(
             client,
             config,
             Some(store.clone()),
             Decoding::report_only(malformed),
         )
-        .modify(move |object| {
-            object.meta_mut().managed_fields = None;
-            trim(object);
-        })
+        .modify(trim)
         .reflect(writer);
         let (reader, fan_out) = (store.clone(), subscribers.clone());
         tokio::spawn(async move {
