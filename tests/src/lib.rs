@@ -22,6 +22,7 @@ pub mod fake_kubelet;
 pub mod fixtures;
 pub mod helm;
 pub mod kubeconfig;
+pub mod logging;
 pub mod namespace;
 pub mod operator;
 pub mod paths;

@@ -15,7 +15,6 @@ use aim_tests::TestEnv;
 use aim_tests::scale::{self, Engine, Figures, Settings};
 use anyhow::{Context, Result};
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(about = "Many AIMServices against the real apiserver: time, requests, CPU and memory")]
@@ -42,13 +41,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    // kube's client logs every failed /readyz poll of a starting control plane; that is expected.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,kube_client=off"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    aim_tests::logging::to_stderr();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

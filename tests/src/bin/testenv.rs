@@ -9,7 +9,6 @@ use aim_tests::TestEnv;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
-use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(about = "A loopback Kubernetes control plane for tests")]
@@ -33,13 +32,7 @@ enum Command {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
-    // kube's client logs every failed /readyz poll during start-up as an error; that is expected.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,kube_client=off"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    aim_tests::logging::to_stderr();
     let Command::Up {
         kubeconfig,
         pidfile,
