@@ -64,11 +64,9 @@ async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without
     )
     .await
     .unwrap();
-    wait_for(&policies, &policy_name, TIMEOUT, |p| {
-        p.status.as_ref().and_then(|s| s.status.as_deref()) == Some("Active")
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    wait_for(&policies, &policy_name, TIMEOUT, |p| state(p) == "Active")
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
     ns.api::<AIMRuntimeConfig>()
         .patch(
             "default",

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use aim_api::v1alpha1::AIMService;
 use aim_tests::fixtures::{self, inference_service_api};
-use aim_tests::status::failure_reason;
+use aim_tests::status::{failure_reason, state};
 use aim_tests::{TestEnv, TestNamespace, wait_for};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams};
@@ -51,11 +51,9 @@ async fn a_hostile_policy_fails_only_its_own_services_with_typed_reasons() {
     )
     .await
     .unwrap();
-    wait_for(&policies, &policy_name, TIMEOUT, |p| {
-        p.status.as_ref().and_then(|s| s.status.as_deref()) == Some("Active")
-    })
-    .await
-    .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    wait_for(&policies, &policy_name, TIMEOUT, |p| state(p) == "Active")
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
     fixtures::create_aim(
         ns,
         json!({
