@@ -54,24 +54,8 @@ pub struct Args {
     /// `native`, the same policy compiled into this binary and called without the sandbox, which
     /// exists only to measure the sandbox's cost. `native` ignores AIMPolicies: every object is
     /// planned by the default policy, whatever policy its runtime config names.
-    #[arg(long, env = "AIM_POLICY_ENGINE", value_enum, default_value_t = Engine::Wasm)]
-    policy_engine: Engine,
-}
-
-/// The values of `--policy-engine`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Engine {
-    Wasm,
-    Native,
-}
-
-impl From<Engine> for PolicyEngine {
-    fn from(engine: Engine) -> Self {
-        match engine {
-            Engine::Wasm => PolicyEngine::Wasm,
-            Engine::Native => PolicyEngine::Native,
-        }
-    }
+    #[arg(long, env = "AIM_POLICY_ENGINE", value_enum, default_value_t = PolicyEngine::Wasm)]
+    policy_engine: PolicyEngine,
 }
 
 /// Runs the operator. Exits 0 after a signal, non-zero when the lease was lost (so the pod
@@ -112,8 +96,8 @@ async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
     let policies = PolicyRuntime::new(RuntimeConfig::default())?;
     let registry = PolicyRegistry::new(policies, OutputRules::new(args.operator_namespace.clone()))
         .context("loading the embedded default policy")?
-        .with_engine(args.policy_engine.into());
-    if args.policy_engine == Engine::Native {
+        .with_engine(args.policy_engine);
+    if args.policy_engine == PolicyEngine::Native {
         tracing::warn!(
             "--policy-engine native: the default policy runs compiled into the binary, without \
              the sandbox, and AIMPolicies are ignored; for measuring the sandbox's cost only"

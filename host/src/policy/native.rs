@@ -9,8 +9,8 @@ use aim_policy_default::planner::{Flow, plan_json};
 use super::error::PolicyError;
 use super::loaded::PlanFlow;
 
-/// How the embedded default policy runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How the embedded default policy runs (`aim-engine run --policy-engine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum PolicyEngine {
     /// The WebAssembly component in the sandbox, as in production.
     #[default]
