@@ -52,31 +52,25 @@ impl Malformed {
         message: String,
         status_manager: Option<&'static str>,
     ) {
-        let reference = reference(resource, meta);
-        let mut entries = self.lock();
-        let entry = entries.entry(key(resource, meta)).or_insert_with(|| Entry {
+        let mut fresh = Entry {
             resource: resource.clone(),
-            reference: reference.clone(),
+            reference: reference(resource, meta),
             generation: meta.generation,
-            message: message.clone(),
+            message,
             status_manager,
             reported: false,
-        });
-        let same = entry.reference.uid == reference.uid
-            && entry.generation == meta.generation
-            && entry.message == message;
-        entry.status_manager = entry.status_manager.or(status_manager);
-        if !same {
-            *entry = Entry {
-                resource: resource.clone(),
-                reference,
-                generation: meta.generation,
-                message,
-                status_manager: entry.status_manager,
-                reported: false,
-            };
+        };
+        let key = key(resource, meta);
+        let mut entries = self.lock();
+        if let Some(known) = entries.get(&key) {
+            fresh.status_manager = known.status_manager.or(status_manager);
+            fresh.reported = known.reported
+                && known.reference.uid == fresh.reference.uid
+                && known.generation == fresh.generation
+                && known.message == fresh.message;
         }
-        let pending = !entry.reported;
+        let pending = !fresh.reported;
+        entries.insert(key, fresh);
         drop(entries);
         if pending {
             self.changed.notify_one();
