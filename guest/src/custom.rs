@@ -14,6 +14,10 @@ pub fn render_path(service: &Value, template: Option<&str>) -> Result<String, Po
     if let Some(answer) = crate::component::custom_render_path(service, template) {
         return answer;
     }
+    #[cfg(test)]
+    if let Some(answer) = test_paths::answer(service, template) {
+        return answer;
+    }
     crate::paths::render_path(service, template)
 }
 
@@ -34,4 +38,41 @@ pub fn select_template(
         available_gpu_models,
         overrides,
     ))
+}
+
+/// A stand-in for a custom paths policy in native tests, which have no host to ask.
+#[cfg(test)]
+pub mod test_paths {
+    use std::cell::Cell;
+
+    use serde_json::Value;
+
+    use crate::PolicyFailure;
+
+    type PathsPolicy = fn(&Value, Option<&str>) -> Option<Result<String, PolicyFailure>>;
+
+    thread_local! {
+        static POLICY: Cell<Option<PathsPolicy>> = const { Cell::new(None) };
+    }
+
+    /// Answers `render-path` with `policy` on this thread until the guard is dropped.
+    pub fn install(policy: PathsPolicy) -> impl Drop {
+        struct Uninstall;
+        impl Drop for Uninstall {
+            fn drop(&mut self) {
+                POLICY.with(|p| p.set(None));
+            }
+        }
+        POLICY.with(|p| p.set(Some(policy)));
+        Uninstall
+    }
+
+    pub(super) fn answer(
+        service: &Value,
+        template: Option<&str>,
+    ) -> Option<Result<String, PolicyFailure>> {
+        POLICY
+            .with(Cell::get)
+            .and_then(|policy| policy(service, template))
+    }
 }

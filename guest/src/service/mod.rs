@@ -121,7 +121,7 @@ pub fn plan_service(observation: &ServiceObservation) -> Result<Plan, PolicyFail
     };
     if routing.enabled {
         inputs.routing = match (&routing.gateway_ref, routing::path(&service_json, &routing)) {
-            (_, Err(message)) => RoutingState::InvalidPath(message),
+            (_, Err(refusal)) => RoutingState::InvalidPath(refusal),
             (None, Ok(path)) => {
                 inputs.path = Some(path);
                 RoutingState::MissingGateway

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use crate::PolicyFailure;
 use crate::custom::render_path;
+use crate::paths::PATH_TEMPLATE_INVALID;
 use crate::resource_names::http_route_name;
 use crate::runtime_config::EffectiveRuntimeConfig;
 
@@ -49,11 +50,30 @@ pub fn effective(service: &AIMService, config: &EffectiveRuntimeConfig) -> Effec
     }
 }
 
+/// Why no route path could be rendered: the condition reason and message to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathRefusal {
+    pub reason: String,
+    pub message: String,
+}
+
+impl From<PolicyFailure> for PathRefusal {
+    /// A rejection keeps the reason its policy gave (a custom paths policy's own reason, or the
+    /// default's `PathTemplateInvalid`); input the policy could not read is a template problem.
+    fn from(failure: PolicyFailure) -> Self {
+        match failure {
+            PolicyFailure::Rejected { reason, message } => PathRefusal { reason, message },
+            PolicyFailure::InvalidInput(message) => PathRefusal {
+                reason: PATH_TEMPLATE_INVALID.to_owned(),
+                message,
+            },
+        }
+    }
+}
+
 /// The rendered path, or why it could not be rendered.
-pub fn path(service_json: &Value, routing: &EffectiveRouting) -> Result<String, String> {
-    render_path(service_json, routing.path_template.as_deref()).map_err(|failure| match failure {
-        PolicyFailure::InvalidInput(message) | PolicyFailure::Rejected { message, .. } => message,
-    })
+pub fn path(service_json: &Value, routing: &EffectiveRouting) -> Result<String, PathRefusal> {
+    render_path(service_json, routing.path_template.as_deref()).map_err(PathRefusal::from)
 }
 
 /// The HTTPRoute for a service: one PathPrefix rule rewriting the prefix to `/`, sending traffic

@@ -15,7 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde_json::Value;
 
 use super::model::ModelResolution;
-use super::routing::RouteProgress;
+use super::routing::{PathRefusal, RouteProgress};
 use super::template::TemplateResolution;
 use crate::conditions::Conditions;
 
@@ -39,7 +39,8 @@ pub enum CacheState {
 pub enum RoutingState {
     Disabled,
     MissingGateway,
-    InvalidPath(String),
+    /// No path: the reason (the paths policy's own, or `PathTemplateInvalid`) and message.
+    InvalidPath(PathRefusal),
     Route(RouteProgress),
 }
 
@@ -215,32 +216,18 @@ impl<'a> Chain<'a> {
                 true,
             );
         }
-        if let RoutingState::InvalidPath(message) = &inputs.routing {
+        if let RoutingState::InvalidPath(refusal) = &inputs.routing {
+            let (reason, message) = (refusal.reason.as_str(), refusal.message.as_str());
             self.set(
                 types::RUNTIME_READY,
                 false,
-                reasons::PATH_TEMPLATE_INVALID,
+                reason,
                 "Cannot configure HTTP routing",
             );
             self.state = State::Degraded;
-            self.set(
-                types::PROGRESSING,
-                false,
-                reasons::PATH_TEMPLATE_INVALID,
-                message.as_str(),
-            );
-            self.set(
-                types::READY,
-                false,
-                reasons::PATH_TEMPLATE_INVALID,
-                message.as_str(),
-            );
-            self.set(
-                types::FAILURE,
-                true,
-                reasons::PATH_TEMPLATE_INVALID,
-                message.as_str(),
-            );
+            self.set(types::PROGRESSING, false, reason, message);
+            self.set(types::READY, false, reason, message);
+            self.set(types::FAILURE, true, reason, message);
             return;
         }
         if let TemplateResolution::Found(template) = inputs.template
@@ -308,12 +295,12 @@ impl<'a> Chain<'a> {
                 self.set(types::ROUTING_READY, false, reasons::ROUTE_FAILED, message);
                 false
             }
-            RoutingState::InvalidPath(message) => {
+            RoutingState::InvalidPath(refusal) => {
                 self.set(
                     types::ROUTING_READY,
                     false,
-                    reasons::PATH_TEMPLATE_INVALID,
-                    message.as_str(),
+                    &refusal.reason,
+                    refusal.message.as_str(),
                 );
                 false
             }

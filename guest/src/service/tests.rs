@@ -374,6 +374,42 @@ fn a_path_template_with_a_missing_label_degrades_the_service_but_still_plans_the
 }
 
 #[test]
+fn a_custom_paths_policys_rejection_shows_its_own_reason() {
+    let _policy = crate::custom::test_paths::install(|_, _| {
+        Some(Err(crate::PolicyFailure::Rejected {
+            reason: "NoTeam".into(),
+            message: "the service has no team label".into(),
+        }))
+    });
+    let mut observation = discovered();
+    observation.service = service(
+        json!({"model": {"image": IMAGE}, "routing": {"enabled": true, "gatewayRef": {"name": "gw"}}}),
+    );
+    let (plan, status) = run(&observation);
+    assert_eq!(status["status"], "Degraded");
+    assert_condition(&status, "RoutingReady", "False", "NoTeam");
+    assert_condition(&status, "Failure", "True", "NoTeam");
+    assert_eq!(
+        condition(&status, "RoutingReady")["message"],
+        "the service has no team label"
+    );
+    assert!(objects(&plan, "HTTPRoute").is_empty());
+}
+
+#[test]
+fn a_custom_paths_policy_that_cannot_read_its_input_shows_path_template_invalid() {
+    let _policy = crate::custom::test_paths::install(|_, _| {
+        Some(Err(crate::PolicyFailure::InvalidInput("no service".into())))
+    });
+    let mut observation = discovered();
+    observation.service = service(
+        json!({"model": {"image": IMAGE}, "routing": {"enabled": true, "gatewayRef": {"name": "gw"}}}),
+    );
+    let (_, status) = run(&observation);
+    assert_condition(&status, "RoutingReady", "False", "PathTemplateInvalid");
+}
+
+#[test]
 fn a_path_template_renders_labels_from_the_service() {
     let mut observation = discovered();
     let mut svc = service(
