@@ -52,7 +52,7 @@ fn build_default_policy() -> Result<PathBuf, String> {
         .parent()
         .ok_or("host/ has no parent directory")?
         .to_path_buf();
-    for watched in ["guest", "wit", "api", "Cargo.toml", "Cargo.lock"] {
+    for watched in ["guest", "sdk", "wit", "api", "Cargo.toml", "Cargo.lock"] {
         println!(
             "cargo:rerun-if-changed={}",
             workspace.join(watched).display()
@@ -104,26 +104,76 @@ fn build_default_policy() -> Result<PathBuf, String> {
     Ok(wasm)
 }
 
-/// Fails with instructions when the standard library for `wasm32-wasip2` is not installed.
+/// Makes sure the standard library for `wasm32-wasip2` is installed: when it is missing and the
+/// toolchain is managed by rustup, installs it (`rustup target add`), as `rust-toolchain.toml`
+/// asks; rustup does not always do that by itself (not with `RUSTUP_AUTO_INSTALL=0`, nor for a
+/// toolchain that was installed before the file named the target). Fails with instructions
+/// otherwise.
 fn ensure_wasm_target(rustc: &str) -> Result<(), String> {
+    let sysroot = sysroot(rustc)?;
+    if has_wasm_target(&sysroot) {
+        return Ok(());
+    }
+    let attempt = install_wasm_target();
+    if has_wasm_target(&sysroot) {
+        println!(
+            "cargo:warning=installed the {WASM_TARGET} Rust target (rustup target add {WASM_TARGET}); aim-engine embeds its default policy built for it"
+        );
+        return Ok(());
+    }
+    let why = match attempt {
+        Ok(()) => format!(
+            "`rustup target add {WASM_TARGET}` succeeded, but {} still has no {WASM_TARGET} standard library",
+            sysroot.display()
+        ),
+        Err(why) => why,
+    };
+    Err(format!(
+        "the {WASM_TARGET} Rust target is not installed, and aim-engine embeds its default policy built for it.\n\
+         Installing it failed: {why}\n\
+         Install it with:\n\n    rustup target add {WASM_TARGET}\n\n\
+         (or, without rustup, the {WASM_TARGET} standard library of your Rust distribution), then build again.\n"
+    ))
+}
+
+fn sysroot(rustc: &str) -> Result<PathBuf, String> {
     let output = Command::new(rustc)
         .args(["--print", "sysroot"])
         .output()
         .map_err(|e| format!("could not run {rustc}: {e}"))?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
-    if sysroot
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&output.stdout).trim(),
+    ))
+}
+
+fn has_wasm_target(sysroot: &Path) -> bool {
+    sysroot
         .join("lib")
         .join("rustlib")
         .join(WASM_TARGET)
         .join("lib")
         .is_dir()
-    {
-        return Ok(());
+}
+
+/// `rustup target add wasm32-wasip2` for the toolchain this build runs with (rustup names it in
+/// `RUSTUP_TOOLCHAIN` for everything it starts).
+fn install_wasm_target() -> Result<(), String> {
+    let mut command = Command::new("rustup");
+    command.args(["target", "add", WASM_TARGET]);
+    if let Some(toolchain) = env::var_os("RUSTUP_TOOLCHAIN").filter(|t| !t.is_empty()) {
+        command.arg("--toolchain").arg(toolchain);
     }
-    Err(format!(
-        "the {WASM_TARGET} Rust target is not installed, and aim-engine embeds its default policy built for it.\n\
-         Install it with:\n\n    rustup target add {WASM_TARGET}\n"
-    ))
+    let output = command
+        .output()
+        .map_err(|e| format!("could not run rustup: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "rustup target add {WASM_TARGET} failed:\n{}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
 }
 
 /// The outer build's target directory: `CARGO_TARGET_DIR`, else the ancestor of `OUT_DIR` that

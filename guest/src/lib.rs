@@ -8,7 +8,8 @@ pub mod custom;
 pub mod flows;
 pub mod gpu;
 pub mod hash;
-pub mod names;
+/// Kubernetes-safe names and label values, shared with custom policies through the SDK.
+pub use aim_policy::names;
 pub mod paths;
 pub mod planner;
 pub mod quantity;

@@ -1,5 +1,5 @@
-//! Kubernetes-safe names and label values, exactly as the reference operator derives them
-//! (BEHAVIOUR.md §3.1), so objects keep the names users and tests expect.
+//! Kubernetes-safe names and label values, derived exactly as the embedded default policy
+//! derives them (it uses this module), so a policy's objects are named the way users expect.
 
 /// Longest DNS label (RFC 1123) and label value Kubernetes accepts.
 pub const MAX_LABEL_LENGTH: usize = 63;
