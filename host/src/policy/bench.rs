@@ -132,8 +132,9 @@ fn warm_calls(
     store.set_epoch_deadline(
         deadline_ticks(policy.limits().deadline, parts.tick).saturating_mul(1000),
     );
+    let name = &policy.info().name;
     let trapped = |error: wasmtime::Error| PolicyError::Trapped {
-        detail: format!("{error:#}"),
+        detail: super::call::describe_trap(&error, name),
     };
     let instance = parts.pre.instantiate(&mut store).map_err(trapped)?;
     let mut timings = Vec::with_capacity(iterations);

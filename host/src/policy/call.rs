@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use wasmtime::component::{Instance, InstancePre};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store, Trap, WasmBacktrace};
 
 use super::delegation::Delegation;
 use super::engine::deadline_ticks;
@@ -42,12 +42,27 @@ pub(super) fn call<R>(
         .pre
         .instantiate(&mut store)
         .and_then(|instance| body(&mut store, &instance));
-    let result = outcome.map_err(|error| classify(&error, store.data(), &target.limits));
-    forward_guest_output(store.data(), target.policy_name);
+    let output = GuestOutput::take(store.data());
+    let result = outcome.map_err(|error| {
+        classify(
+            &error,
+            store.data(),
+            &target.limits,
+            &output,
+            target.policy_name,
+        )
+    });
+    output.forward(target.policy_name);
     result
 }
 
-fn classify(error: &wasmtime::Error, state: &CallState, limits: &PolicyLimits) -> PolicyError {
+fn classify(
+    error: &wasmtime::Error,
+    state: &CallState,
+    limits: &PolicyLimits,
+    output: &GuestOutput,
+    policy: &str,
+) -> PolicyError {
     if let Some(nested) = &state.nested_failure {
         return nested.clone();
     }
@@ -62,8 +77,68 @@ fn classify(error: &wasmtime::Error, state: &CallState, limits: &PolicyLimits) -
         };
     }
     PolicyError::Trapped {
-        detail: truncate(format!("{error:?}")),
+        detail: trap_detail(error, output, policy),
     }
+}
+
+/// What trapped, in words, followed by the end of what the policy wrote to stderr (a Rust panic
+/// message, a JavaScript or Python exception): enough to act on in a condition message. The wasm
+/// backtrace (frames and code offsets, which change with every build) goes to the debug log only,
+/// and host backtraces never enter the text.
+fn trap_detail(error: &wasmtime::Error, output: &GuestOutput, policy: &str) -> String {
+    let mut detail = describe_trap(error, policy);
+    let said = last_words(&output.stderr.0);
+    if !said.is_empty() {
+        detail = format!("{detail}; the policy wrote: {said}");
+    }
+    truncate(detail)
+}
+
+/// The trap in words (`wasm \`unreachable\` instruction executed`), without the wasm backtrace,
+/// which is logged at debug level (what `-v` shows) instead.
+pub(super) fn describe_trap(error: &wasmtime::Error, policy: &str) -> String {
+    if let Some(backtrace) = error.downcast_ref::<WasmBacktrace>() {
+        tracing::debug!(target: "aim_engine::policy::trap", policy, "wasm backtrace:\n{backtrace}");
+    }
+    let described = match error.downcast_ref::<Trap>() {
+        Some(trap) => trap.to_string(),
+        None => error.root_cause().to_string(),
+    };
+    match described.strip_prefix("wasm trap: ") {
+        Some(trap) => trap.to_owned(),
+        None => described,
+    }
+}
+
+/// The last lines a policy wrote before it trapped, on one line: its message (a Rust panic, a
+/// JavaScript or Python exception) without the stack frames under it, which name build
+/// directories and change with every build, and without runtime noise (Rust's hint about
+/// `RUST_BACKTRACE`, which a policy's sandbox has no use for; SpiderMonkey's abort notice).
+fn last_words(stderr: &str) -> String {
+    const MAX_LINES: usize = 3;
+    const MAX_BYTES: usize = 600;
+    const NOISE: [&str; 4] = [
+        "note: run with `RUST_BACKTRACE",
+        "Redirecting call to abort()",
+        "Stack:",
+        "Traceback (most recent call last):",
+    ];
+    let lines: Vec<&str> = stderr
+        .lines()
+        // Stack frames are indented in every language a policy is written in.
+        .filter(|line| !line.starts_with([' ', '\t']))
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !NOISE.iter().any(|noise| line.starts_with(noise)))
+        .collect();
+    let mut words = lines[lines.len().saturating_sub(MAX_LINES)..].join(" ");
+    if words.len() > MAX_BYTES {
+        let mut start = words.len() - MAX_BYTES;
+        while !words.is_char_boundary(start) {
+            start += 1;
+        }
+        words = format!("... {}", &words[start..]);
+    }
+    words
 }
 
 fn truncate(mut text: String) -> String {
@@ -78,18 +153,59 @@ fn truncate(mut text: String) -> String {
     text
 }
 
-/// Guest prints go to the operator's log, tagged with the policy, after the call has ended.
-fn forward_guest_output(state: &CallState, policy: &str) {
-    for (stream, output) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
-        let (text, dropped) = output.take();
-        if text.is_empty() && dropped == 0 {
-            continue;
+/// What one call wrote to stdout and stderr (text, bytes dropped past the cap).
+struct GuestOutput {
+    stdout: (String, usize),
+    stderr: (String, usize),
+}
+
+impl GuestOutput {
+    fn take(state: &CallState) -> Self {
+        GuestOutput {
+            stdout: state.stdout.take(),
+            stderr: state.stderr.take(),
         }
-        for line in text.lines().filter(|line| !line.trim().is_empty()) {
-            tracing::info!(target: "aim_engine::policy::guest", policy, stream, "{line}");
+    }
+
+    /// Guest prints go to the operator's log (and to the terminal of `render` and `policy test`),
+    /// tagged with the policy, after the call has ended.
+    fn forward(&self, policy: &str) {
+        for (stream, (text, dropped)) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            for line in text.lines().filter(|line| !line.trim().is_empty()) {
+                tracing::info!(target: "aim_engine::policy::guest", policy, stream, "{line}");
+            }
+            if *dropped > 0 {
+                tracing::warn!(target: "aim_engine::policy::guest", policy, stream, dropped, "policy output exceeded the capture limit");
+            }
         }
-        if dropped > 0 {
-            tracing::warn!(target: "aim_engine::policy::guest", policy, stream, dropped, "policy output exceeded the capture limit");
-        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_javascript_exception_keeps_its_message_and_drops_its_stack() {
+        let stderr = "invalid variant tag value `undefined` (received `Error: boom`)\nStack:\n  selectTemplate@/tmp/f50a/initializer.js:3729:15\nRedirecting call to abort() to mozalloc_abort\n";
+        assert_eq!(
+            last_words(stderr),
+            "invalid variant tag value `undefined` (received `Error: boom`)"
+        );
+    }
+
+    #[test]
+    fn a_python_traceback_keeps_its_last_line() {
+        let stderr = "Traceback (most recent call last):\n  File \"policy.py\", line 3, in plan_service\nValueError: boom\n";
+        assert_eq!(last_words(stderr), "ValueError: boom");
+    }
+
+    #[test]
+    fn a_rust_panic_keeps_its_place_and_message() {
+        let stderr = "thread '<unnamed>' panicked at src/lib.rs:30:14:\nno team\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            last_words(stderr),
+            "thread '<unnamed>' panicked at src/lib.rs:30:14: no team"
+        );
     }
 }

@@ -17,6 +17,7 @@ use super::bindings::{
 use super::error::PolicyError;
 use super::loaded::{LoadedPolicy, PlanFlow, Reply};
 use super::sandbox::CallState;
+use super::trail::{Trail, traced};
 
 /// Deepest chain of nested calls (custom → default → custom → default).
 const MAX_DEPTH: usize = 4;
@@ -29,6 +30,8 @@ pub struct Delegation {
     /// Custom interfaces being answered further up the stack.
     in_progress: Vec<PolicyInterface>,
     depth: usize,
+    /// Where nested calls are recorded, when the caller asked for a trail.
+    trail: Option<Trail>,
 }
 
 impl Delegation {
@@ -49,7 +52,13 @@ impl Delegation {
             custom: custom.cloned(),
             in_progress: interface.into_iter().collect(),
             depth: 0,
+            trail: None,
         }
+    }
+
+    /// The same delegation, recording the nested calls it allows in `trail`.
+    pub fn with_trail(self, trail: Option<Trail>) -> Self {
+        Delegation { trail, ..self }
     }
 
     /// One level deeper, with `interface` of the custom policy now being answered.
@@ -61,6 +70,7 @@ impl Delegation {
             custom: self.custom.clone(),
             in_progress,
             depth: self.depth + 1,
+            trail: self.trail.clone(),
         }
     }
 
@@ -111,7 +121,14 @@ impl defaults::Host for CallState {
         let Some(default) = self.delegation.default_policy().cloned() else {
             return Ok(Err(WitPolicyError::Unsupported));
         };
-        let reply = default.render_path(&request, &self.delegation.nested(None));
+        let nested = self.delegation.nested(None);
+        let reply = traced(
+            nested.trail.as_ref(),
+            nested.depth,
+            &default,
+            "render-path",
+            || default.render_path(&request, &nested),
+        );
         pass_back(self, reply)
     }
 
@@ -122,7 +139,14 @@ impl defaults::Host for CallState {
         let Some(default) = self.delegation.default_policy().cloned() else {
             return Ok(Err(WitPolicyError::Unsupported));
         };
-        let reply = default.select_template(&request, &self.delegation.nested(None));
+        let nested = self.delegation.nested(None);
+        let reply = traced(
+            nested.trail.as_ref(),
+            nested.depth,
+            &default,
+            "select-template",
+            || default.select_template(&request, &nested),
+        );
         pass_back(self, reply)
     }
 
@@ -134,10 +158,14 @@ impl defaults::Host for CallState {
         let Some(default) = self.delegation.default_policy().cloned() else {
             return Ok(Err(WitPolicyError::Unsupported));
         };
-        let reply = default.plan_raw(
-            PlanFlow::from(flow),
-            &observation,
-            &self.delegation.nested(None),
+        let flow = PlanFlow::from(flow);
+        let nested = self.delegation.nested(None);
+        let reply = traced(
+            nested.trail.as_ref(),
+            nested.depth,
+            &default,
+            flow.function(),
+            || default.plan_raw(flow, &observation, &nested),
         );
         pass_back(self, reply)
     }
@@ -158,7 +186,13 @@ impl custom::Host for CallState {
         let Some((custom, nested)) = self.nested_custom(PolicyInterface::Paths) else {
             return Ok(Err(WitPolicyError::Unsupported));
         };
-        let reply = custom.render_path(&request, &nested);
+        let reply = traced(
+            nested.trail.as_ref(),
+            nested.depth,
+            &custom,
+            "render-path",
+            || custom.render_path(&request, &nested),
+        );
         pass_back(self, reply)
     }
 
@@ -169,7 +203,13 @@ impl custom::Host for CallState {
         let Some((custom, nested)) = self.nested_custom(PolicyInterface::Selection) else {
             return Ok(Err(WitPolicyError::Unsupported));
         };
-        let reply = custom.select_template(&request, &nested);
+        let reply = traced(
+            nested.trail.as_ref(),
+            nested.depth,
+            &custom,
+            "select-template",
+            || custom.select_template(&request, &nested),
+        );
         pass_back(self, reply)
     }
 }

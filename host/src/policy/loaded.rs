@@ -17,6 +17,7 @@ use super::bindings::{
 use super::cache::CacheOutcome;
 use super::call::{CallTarget, call};
 use super::delegation::Delegation;
+use super::diagnose;
 use super::digest::Digest;
 use super::error::PolicyError;
 use super::limits::PolicyLimits;
@@ -131,9 +132,11 @@ impl LoadedPolicy {
         let component = pre.component();
         let exported = |name: &str| component.get_export_index(None, name).is_some();
         if !exported(METADATA_EXPORT) {
-            return Err(PolicyError::Incompatible {
-                detail: format!("it does not export {METADATA_EXPORT}"),
-            });
+            return Err(diagnose::missing_metadata(
+                component,
+                &engine,
+                METADATA_EXPORT,
+            ));
         }
         let incompatible = |name: &str, error: wasmtime::Error| PolicyError::Incompatible {
             detail: format!("{name}: {error:#}"),
@@ -171,7 +174,7 @@ impl LoadedPolicy {
         };
         policy.info = policy.read_metadata()?;
         for claimed in &policy.info.implements {
-            if !policy.exports(*claimed) {
+            if !policy.has_export(*claimed) {
                 return Err(PolicyError::Incompatible {
                     detail: format!(
                         "its metadata claims {} but the component does not export it",
@@ -252,8 +255,14 @@ impl LoadedPolicy {
         self.report
     }
 
-    /// Whether the component exports `interface`.
+    /// Whether the policy implements `interface`: its metadata claims it (and loading checked
+    /// that the component exports it). An interface exported but not claimed, as a component
+    /// built for the whole `policy` world may do, is left to the default policy.
     pub fn exports(&self, interface: PolicyInterface) -> bool {
+        self.info.implements.contains(&interface) && self.has_export(interface)
+    }
+
+    fn has_export(&self, interface: PolicyInterface) -> bool {
         match interface {
             PolicyInterface::Paths => self.paths.is_some(),
             PolicyInterface::Selection => self.selection.is_some(),

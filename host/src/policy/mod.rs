@@ -18,6 +18,7 @@ mod cache;
 mod call;
 pub mod checks;
 mod delegation;
+mod diagnose;
 mod digest;
 mod embedded;
 mod engine;
@@ -30,6 +31,7 @@ mod registry;
 mod runtime;
 mod sandbox;
 mod set;
+mod trail;
 
 pub use bindings::{
     Candidate, Overrides, PathRequest, PolicyInfo, PolicyInterface, Selection, SelectionReason,
@@ -50,3 +52,4 @@ pub use native::PolicyEngine;
 pub use registry::{PolicyRegistry, PolicySource, ReloadFailure};
 pub use runtime::{CacheLocation, PolicyRuntime, RuntimeConfig, RuntimeError};
 pub use set::PolicySet;
+pub use trail::{CallOutcome, PolicyCall, Trail};

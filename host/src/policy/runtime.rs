@@ -10,6 +10,7 @@ use wasmtime::component::{HasSelf, Linker};
 
 use super::bindings::Operator;
 use super::cache::{CacheOutcome, PrecompileCache, default_cache_dir};
+use super::diagnose;
 use super::digest::Digest;
 use super::engine::{Allocator, DEFAULT_TICK, build_engine, start_epoch_ticker};
 use super::error::PolicyError;
@@ -141,16 +142,12 @@ impl PolicyRuntime {
             None => wasmtime::component::Component::new(&self.engine, wasm)
                 .map(|c| (c, None::<CacheOutcome>)),
         }
-        .map_err(|e| PolicyError::InvalidComponent {
-            detail: format!("{e:#}"),
-        })?;
+        .map_err(|e| diagnose::uncompilable(wasm, &e))?;
         let compile_time = started.elapsed();
-        let pre =
-            self.linker
-                .instantiate_pre(&component)
-                .map_err(|e| PolicyError::Incompatible {
-                    detail: format!("its imports cannot be satisfied: {e:#}"),
-                })?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| diagnose::unsatisfied_imports(&component, &self.engine, &e))?;
         let report = LoadReport {
             compile_time,
             cache,

@@ -14,6 +14,7 @@ use super::delegation::Delegation;
 use super::error::PolicyError;
 use super::loaded::{LoadedPolicy, PlanFlow, Reply};
 use super::native::{self, PolicyEngine};
+use super::trail::{Trail, traced};
 
 /// An immutable pair of policies; swapped whole on reload so in-flight calls finish on the old one.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct PolicySet {
     default: Arc<LoadedPolicy>,
     rules: Arc<OutputRules>,
     engine: PolicyEngine,
+    /// Records which policy answered which call (offline tools only).
+    trail: Option<Trail>,
 }
 
 impl PolicySet {
@@ -35,7 +38,18 @@ impl PolicySet {
             default,
             rules,
             engine: PolicyEngine::Wasm,
+            trail: None,
         }
+    }
+
+    /// The same policies, recording every call they make in a new [`Trail`].
+    pub fn traced(&self) -> (Self, Trail) {
+        let trail = Trail::default();
+        let set = PolicySet {
+            trail: Some(trail.clone()),
+            ..self.clone()
+        };
+        (set, trail)
     }
 
     /// The same set, planning with `engine` when it has no custom policy.
@@ -52,15 +66,19 @@ impl PolicySet {
     }
 
     pub fn render_path(&self, request: &PathRequest) -> Result<String, PolicyError> {
-        self.first_answer(PolicyInterface::Paths, |policy, delegation| {
-            policy.render_path(request, delegation)
-        })
+        self.first_answer(
+            PolicyInterface::Paths,
+            "render-path",
+            |policy, delegation| policy.render_path(request, delegation),
+        )
     }
 
     pub fn select_template(&self, request: &SelectionRequest) -> Result<Selection, PolicyError> {
-        self.first_answer(PolicyInterface::Selection, |policy, delegation| {
-            policy.select_template(request, delegation)
-        })
+        self.first_answer(
+            PolicyInterface::Selection,
+            "select-template",
+            |policy, delegation| policy.select_template(request, delegation),
+        )
     }
 
     /// Plans `flow` for `subject` and returns the checked plan document.
@@ -72,9 +90,11 @@ impl PolicySet {
     ) -> Result<Value, PolicyError> {
         let text = match (&self.custom, self.engine) {
             (None, PolicyEngine::Native) => native::plan(flow, observation)?,
-            _ => self.first_answer(PolicyInterface::Planner, |policy, delegation| {
-                policy.plan_raw(flow, observation, delegation)
-            })?,
+            _ => self.first_answer(
+                PolicyInterface::Planner,
+                flow.function(),
+                |policy, delegation| policy.plan_raw(flow, observation, delegation),
+            )?,
         };
         check_plan(&text, subject, &self.rules)
     }
@@ -84,18 +104,25 @@ impl PolicySet {
     fn first_answer<T>(
         &self,
         interface: PolicyInterface,
+        function: &'static str,
         call: impl Fn(&LoadedPolicy, &Delegation) -> Result<Reply<T>, PolicyError>,
     ) -> Result<T, PolicyError> {
         let custom = self.custom.as_ref();
         let already_asked = custom.is_some().then_some(interface);
-        if let Some(custom) = custom {
-            let delegation = Delegation::within_set(Some(custom), &self.default, Some(interface));
-            if let Reply::Answer(answer) = call(custom, &delegation)? {
+        let trail = self.trail.as_ref();
+        if let Some(custom) = custom.filter(|custom| custom.exports(interface)) {
+            let delegation = Delegation::within_set(Some(custom), &self.default, Some(interface))
+                .with_trail(self.trail.clone());
+            let reply = traced(trail, 0, custom, function, || call(custom, &delegation))?;
+            if let Reply::Answer(answer) = reply {
                 return Ok(answer);
             }
         }
-        let delegation = Delegation::within_set(custom, &self.default, already_asked);
-        match call(&self.default, &delegation)? {
+        let delegation = Delegation::within_set(custom, &self.default, already_asked)
+            .with_trail(self.trail.clone());
+        match traced(trail, 0, &self.default, function, || {
+            call(&self.default, &delegation)
+        })? {
             Reply::Answer(answer) => Ok(answer),
             // The embedded default implements everything; reaching this is a build defect.
             Reply::Unsupported => Err(PolicyError::Incompatible {

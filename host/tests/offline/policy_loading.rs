@@ -243,3 +243,84 @@ fn hot_reload_swaps_the_policy_and_keeps_the_last_good_one_on_a_bad_update() {
     );
     assert_eq!(registry.active().custom().unwrap().digest(), &digest);
 }
+
+/// The message of a load failure, as `policy check` and the AIMPolicy conditions show it.
+fn load_failure(wasm: &[u8]) -> String {
+    runtime()
+        .load(wasm, None, PolicyLimits::default())
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn a_file_that_is_not_webassembly_is_named_so_without_byte_dumps() {
+    let message = load_failure(b"# my policy\nnot wasm at all");
+    assert!(message.contains("not a WebAssembly file"), "{message}");
+    assert!(message.contains("it is text"), "{message}");
+    assert!(!message.contains("0x"), "{message}");
+}
+
+#[test]
+fn a_core_module_is_told_to_be_built_as_a_component() {
+    let message = load_failure(&wat::parse_str("(module)").unwrap());
+    assert!(
+        message.contains("core WebAssembly module, not a component"),
+        "{message}"
+    );
+    assert!(message.contains("wasm32-wasip2"), "{message}");
+}
+
+#[test]
+fn a_component_for_another_contract_version_names_both_versions_and_the_fix() {
+    let message = load_failure(&future_version_component());
+    assert!(message.contains("aim:policy@9.0.0"), "{message}");
+    assert!(message.contains("aim:policy@0.1.0"), "{message}");
+    assert!(message.contains("aim-engine policy wit"), "{message}");
+}
+
+#[test]
+fn importing_defaults_of_another_contract_version_names_both_versions() {
+    let wasm = wat::parse_str(
+        r#"(component
+            (import "aim:policy/defaults@2.0.0" (instance (export "version" (func (result u32))))))"#,
+    )
+    .unwrap();
+    let error = runtime()
+        .load(&wasm, None, PolicyLimits::default())
+        .unwrap_err();
+    assert_eq!(error.reason(), "PolicyIncompatible");
+    let message = error.to_string();
+    assert!(
+        message.contains("built against aim:policy@2.0.0"),
+        "{message}"
+    );
+    assert!(message.contains("aim-engine policy wit"), "{message}");
+}
+
+#[test]
+fn a_defaults_import_that_does_not_match_the_host_says_so_in_its_own_words() {
+    let wasm = wat::parse_str(
+        r#"(component
+            (import "aim:policy/defaults@0.1.0" (instance (export "plan-everything" (func (result u32))))))"#,
+    )
+    .unwrap();
+    let message = load_failure(&wasm);
+    assert!(
+        message.contains("its imports do not match what aim-engine provides for aim:policy@0.1.0"),
+        "{message}"
+    );
+    assert!(message.contains("plan-everything"), "{message}");
+}
+
+#[test]
+fn an_import_the_host_does_not_offer_is_named() {
+    let wasm = wat::parse_str(
+        r#"(component (import "acme:net/http@1.0.0" (instance (export "get" (func)))))"#,
+    )
+    .unwrap();
+    let message = load_failure(&wasm);
+    assert!(
+        message.contains("it imports acme:net/http@1.0.0"),
+        "{message}"
+    );
+}
