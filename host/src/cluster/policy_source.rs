@@ -12,7 +12,7 @@ use kube::{Api, Client};
 
 use crate::cluster::registry::{credentials_from_secret, pull_component};
 use crate::policy::PolicyLimits;
-use crate::render::fixtures::EXPECTED_SUFFIX;
+use crate::render::fixtures::{EXPECTED_SUFFIX, fixture_files};
 
 /// Largest component accepted, so a wrong key cannot make the operator read gigabytes (a
 /// ConfigMap is at most 1 MiB anyway; files are the way to ship larger components).
@@ -164,27 +164,22 @@ pub async fn fetch_fixtures(
     })
 }
 
-/// Pairs inputs with expected outputs; a case without its expected output is an error.
+/// Pairs inputs with expected outputs; a case without its expected output, and an expected
+/// output without its case, are errors.
 fn fixtures_of(data: &BTreeMap<String, String>) -> Result<Vec<Fixture>, String> {
+    let files = fixture_files(data.keys().map(String::as_str));
+    if let Some(orphan) = files.orphaned_goldens.first() {
+        return Err(format!("{orphan} has no input beside it"));
+    }
     let mut fixtures = Vec::new();
-    for (key, input) in data {
-        if key.ends_with(EXPECTED_SUFFIX) {
-            continue;
-        }
-        let Some(case) = key
-            .strip_suffix(".yaml")
-            .or_else(|| key.strip_suffix(".yml"))
-            .or_else(|| key.strip_suffix(".json"))
-        else {
-            continue;
-        };
+    for (case, input) in files.cases {
         let expected = data
             .get(&format!("{case}{EXPECTED_SUFFIX}"))
             .ok_or_else(|| format!("case {case:?} has no {case}{EXPECTED_SUFFIX}"))?;
         fixtures.push(Fixture {
-            case: case.to_owned(),
-            input: input.clone(),
+            input: data.get(&input).cloned().unwrap_or_default(),
             expected: expected.clone(),
+            case,
         });
     }
     if fixtures.is_empty() {
@@ -241,6 +236,17 @@ mod tests {
     fn a_case_without_expected_output_is_refused() {
         let error = fixtures_of(&data(&[("a.yaml", "in-a")])).unwrap_err();
         assert!(error.contains("a.expected.yaml"), "{error}");
+    }
+
+    #[test]
+    fn an_expected_output_without_its_case_is_refused() {
+        let error = fixtures_of(&data(&[
+            ("a.yaml", "in-a"),
+            ("a.expected.yaml", "out-a"),
+            ("b.expected.yaml", "out-b"),
+        ]))
+        .unwrap_err();
+        assert!(error.contains("b.expected.yaml"), "{error}");
     }
 
     #[test]

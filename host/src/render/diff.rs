@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 use aim_api::policy::plan::Plan;
 use serde_json::Value;
 
+use crate::policy::PolicyError;
+
 /// One changed leaf: its path (`spec.rules[0].matches[0].path.value`) and both values (`None`
 /// when absent on that side).
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +96,46 @@ pub fn diff_plans(before: &Plan, after: &Plan) -> PlanDiff {
     diff
 }
 
+/// What changes for one service between the plan `before` (made by `from`) and `after` (made by
+/// `to`), as the lines `policy diff` and `render --diff-default` print, and whether anything does.
+pub fn compare(
+    service: &str,
+    (from, to): (&str, &str),
+    before: &Result<Plan, PolicyError>,
+    after: &Result<Plan, PolicyError>,
+) -> (String, bool) {
+    match (before, after) {
+        (Ok(before), Ok(after)) => {
+            let diff = diff_plans(before, after);
+            if diff.is_empty() {
+                (format!("AIMService {service} ({from}): no change\n"), false)
+            } else {
+                (
+                    format!(
+                        "AIMService {service} ({from} -> {to}):\n{}",
+                        describe(&diff)
+                    ),
+                    true,
+                )
+            }
+        }
+        (before, after) => {
+            let outcome = |result: &Result<Plan, PolicyError>| match result {
+                Ok(_) => "planned".to_owned(),
+                Err(error) => format!("fails: {error} ({})", error.reason()),
+            };
+            (
+                format!(
+                    "AIMService {service} ({from} -> {to}): {} -> {}\n",
+                    outcome(before),
+                    outcome(after)
+                ),
+                true,
+            )
+        }
+    }
+}
+
 /// The diff as indented text lines.
 pub fn describe(diff: &PlanDiff) -> String {
     let mut out = String::new();
@@ -172,6 +214,28 @@ fn leaves(before: &Value, after: &Value, path: String, out: &mut Vec<FieldChange
                 }
             }
         }
+        (Value::Array(old), Value::Array(new))
+            if by_type(old).is_some() && by_type(new).is_some() =>
+        {
+            // Conditions: matched by their type, which says more than a position.
+            let (old, new) = (
+                by_type(old).unwrap_or_default(),
+                by_type(new).unwrap_or_default(),
+            );
+            let types: std::collections::BTreeSet<&str> =
+                old.keys().chain(new.keys()).copied().collect();
+            for type_ in types {
+                let child = format!("{path}[{type_}]");
+                match (old.get(type_), new.get(type_)) {
+                    (Some(o), Some(n)) => leaves(o, n, child, out),
+                    (o, n) => out.push(FieldChange {
+                        path: child,
+                        before: o.map(|v| (*v).clone()),
+                        after: n.map(|v| (*v).clone()),
+                    }),
+                }
+            }
+        }
         (Value::Array(old), Value::Array(new)) if old.len() == new.len() => {
             for (index, (o, n)) in old.iter().zip(new).enumerate() {
                 leaves(o, n, format!("{path}[{index}]"), out);
@@ -186,10 +250,31 @@ fn leaves(before: &Value, after: &Value, path: String, out: &mut Vec<FieldChange
     }
 }
 
+/// The elements of a list of conditions by their `type`, or `None` for any other list.
+fn by_type(items: &[Value]) -> Option<BTreeMap<&str, &Value>> {
+    let keyed: Option<BTreeMap<&str, &Value>> = items
+        .iter()
+        .map(|item| item.get("type").and_then(Value::as_str).map(|t| (t, item)))
+        .collect();
+    keyed.filter(|keyed| !keyed.is_empty() && keyed.len() == items.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn conditions_are_compared_by_their_type() {
+        let status = |reason: &str| {
+            json!({"conditions": [
+            {"type": "Ready", "status": "False", "reason": reason},
+            {"type": "RoutingReady", "status": "True", "reason": "RouteReady"}]})
+        };
+        let diff = diff_plans(&plan(json!([]), status("A")), &plan(json!([]), status("B")));
+        assert_eq!(diff.status.len(), 1);
+        assert_eq!(diff.status[0].path, "status.conditions[Ready].reason");
+    }
 
     fn plan(objects: Value, status: Value) -> Plan {
         let apply: Vec<Value> = objects

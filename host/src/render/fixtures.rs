@@ -1,6 +1,12 @@
 //! Policy fixtures: a render input and the output expected for it with a given policy. Shared by
 //! `aim-engine policy test` (files) and the AIMPolicy controller (a ConfigMap), so a policy
 //! passes the same checks on a laptop and in the cluster.
+//!
+//! A case is one file, `<case>.yaml` (or `.yml`, `.json`), holding the AIMServices and all the
+//! cluster state they need; its golden is `<case>.expected.yaml`. One file, because a ConfigMap
+//! holds flat keys: the same directory runs in the cluster unchanged. Every example under
+//! `examples/` is such a file too. A golden without its input, and an input without an
+//! AIMService, are errors rather than cases that pass without testing anything.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -22,6 +28,41 @@ pub enum CaseOutcome {
     Differs(String),
 }
 
+/// The fixture files among `names` (file names or ConfigMap keys): each case with the name of its
+/// input, and the goldens that have no input. Other names (a README) are not fixtures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FixtureFiles {
+    /// `(case, input name)`, sorted by case.
+    pub cases: Vec<(String, String)>,
+    /// `<case>.expected.yaml` names without a `<case>.yaml` beside them.
+    pub orphaned_goldens: Vec<String>,
+}
+
+pub fn fixture_files<'a>(names: impl IntoIterator<Item = &'a str>) -> FixtureFiles {
+    let names: Vec<&str> = names.into_iter().collect();
+    let mut files = FixtureFiles::default();
+    for name in &names {
+        if name.ends_with(EXPECTED_SUFFIX) {
+            continue;
+        }
+        if let Some(case) = [".yaml", ".yml", ".json"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+        {
+            files.cases.push((case.to_owned(), (*name).to_owned()));
+        }
+    }
+    files.orphaned_goldens = names
+        .iter()
+        .filter_map(|name| name.strip_suffix(EXPECTED_SUFFIX).map(|case| (case, name)))
+        .filter(|(case, _)| !files.cases.iter().any(|(known, _)| known == case))
+        .map(|(_, name)| (*name).to_owned())
+        .collect();
+    files.cases.sort();
+    files.orphaned_goldens.sort();
+    files
+}
+
 /// Renders the case `input` (named `source` in errors) with `policies`: the text a golden holds.
 pub fn rendered_case(
     source: &Path,
@@ -30,6 +71,14 @@ pub fn rendered_case(
 ) -> Result<String, InputError> {
     let mut snapshot = ClusterSnapshot::default();
     load_text(source, input, &mut snapshot)?;
+    if snapshot.services.is_empty() {
+        return Err(InputError {
+            location: source.display().to_string(),
+            problem: "no AIMService: a case renders the AIMServices in it, so the file needs at \
+                      least one, with the cluster state it depends on"
+                .to_owned(),
+        });
+    }
     Ok(rendered_text(&render(&snapshot, policies)))
 }
 
@@ -88,6 +137,25 @@ fn first_difference(expected: &str, actual: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn goldens_pair_with_their_inputs_and_orphans_are_named() {
+        let files = fixture_files([
+            "b.yaml",
+            "b.expected.yaml",
+            "a.json",
+            "gone.expected.yaml",
+            "README.md",
+        ]);
+        assert_eq!(
+            files.cases,
+            [
+                ("a".to_owned(), "a.json".to_owned()),
+                ("b".to_owned(), "b.yaml".to_owned())
+            ]
+        );
+        assert_eq!(files.orphaned_goldens, ["gone.expected.yaml"]);
+    }
 
     #[test]
     fn a_difference_is_shown_from_its_first_line() {

@@ -3,9 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use kube::Resource;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
+use super::fixtures::EXPECTED_SUFFIX;
+use super::strict;
 use crate::snapshot::ClusterSnapshot;
 
 /// Why the input could not be read: where (file, document, object) and what is wrong.
@@ -27,7 +30,8 @@ impl InputError {
     }
 }
 
-/// Loads every `.yaml`, `.yml` and `.json` file given, walking directories in name order.
+/// Loads every `.yaml`, `.yml` and `.json` file given, walking directories in name order (and
+/// skipping the `<case>.expected.yaml` goldens of fixture directories).
 pub fn load(paths: &[PathBuf]) -> Result<ClusterSnapshot, InputError> {
     let mut snapshot = ClusterSnapshot::default();
     for path in paths {
@@ -55,12 +59,19 @@ fn files_under(path: &Path) -> Result<Vec<PathBuf>, InputError> {
         .collect();
     entries.sort();
     for entry in entries {
+        // Golden outputs of fixtures are what render printed, not input.
+        let golden = entry
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.ends_with(EXPECTED_SUFFIX));
         if entry.is_dir() {
             files.extend(files_under(&entry)?);
-        } else if matches!(
-            entry.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml" | "json")
-        ) {
+        } else if !golden
+            && matches!(
+                entry.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "json")
+            )
+        {
             files.push(entry);
         }
     }
@@ -111,23 +122,67 @@ impl Document<'_> {
         }
     }
 
-    fn parse<T: DeserializeOwned>(&self, kind: &str) -> Result<T, InputError> {
-        serde_path_to_error::deserialize(&self.json).map_err(|error| {
-            let meta = &self.json["metadata"];
-            let name = match (meta["namespace"].as_str(), meta["name"].as_str()) {
-                (Some(ns), Some(name)) => format!("{ns}/{name}"),
-                (None, Some(name)) => name.to_owned(),
-                _ => "<unnamed>".to_owned(),
-            };
-            InputError {
-                location: format!(
-                    "{}: document {} ({kind} {name})",
-                    self.path.display(),
-                    self.number
-                ),
-                problem: format!("field `{}`: {}", error.path(), error.inner()),
+    /// `file: document N (Kind namespace/name)`.
+    fn object_location(&self, kind: &str) -> String {
+        let meta = &self.json["metadata"];
+        let name = match (meta["namespace"].as_str(), meta["name"].as_str()) {
+            (Some(ns), Some(name)) => format!("{ns}/{name}"),
+            (None, Some(name)) => name.to_owned(),
+            _ => "<unnamed>".to_owned(),
+        };
+        format!(
+            "{}: document {} ({kind} {name})",
+            self.path.display(),
+            self.number
+        )
+    }
+
+    /// Parses the object and adds it to `list`, unless an object of the same name is already
+    /// there: identical copies (examples that each carry the cluster's Nodes, rendered together)
+    /// are one object; different ones are an error, since a cluster holds each object once.
+    fn add_to<T>(&self, list: &mut Vec<T>, kind: &str) -> Result<(), InputError>
+    where
+        T: DeserializeOwned + Serialize + Resource,
+    {
+        let object: T = self.parse(kind)?;
+        let same = |other: &T| {
+            other.meta().name == object.meta().name
+                && other.meta().namespace == object.meta().namespace
+        };
+        match list.iter().find(|other| same(other)) {
+            None => {
+                list.push(object);
+                Ok(())
             }
-        })
+            Some(earlier)
+                if serde_json::to_value(earlier).ok() == serde_json::to_value(&object).ok() =>
+            {
+                Ok(())
+            }
+            Some(_) => Err(InputError {
+                location: self.object_location(kind),
+                problem: "given twice, with different content; a cluster holds each object once"
+                    .to_owned(),
+            }),
+        }
+    }
+
+    fn parse<T: DeserializeOwned>(&self, kind: &str) -> Result<T, InputError> {
+        let parsed = serde_path_to_error::deserialize(&self.json).map_err(|error| InputError {
+            location: self.object_location(kind),
+            problem: format!("field `{}`: {}", error.path(), error.inner()),
+        })?;
+        // Only AIM kinds: Nodes, Pods and the like are pasted from clusters of any version, whose
+        // fields aim-engine's copy of their schema need not know.
+        if self.json["apiVersion"] == aim_api::API_VERSION
+            && let Some(problem) = strict::unknown_field(kind, &self.json)
+        {
+            return Err(InputError {
+                location: self.object_location(kind),
+                problem,
+            });
+        }
+        Ok(parsed)
     }
 }
 
@@ -146,30 +201,36 @@ fn add(document: Document<'_>, snapshot: &mut ClusterSnapshot) -> Result<(), Inp
     }
     let s = snapshot;
     match (api_version.as_str(), kind.as_str()) {
-        (aim_api::API_VERSION, "AIMService") => s.services.push(document.parse(&kind)?),
-        (aim_api::API_VERSION, "AIMModel") => s.models.push(document.parse(&kind)?),
-        (aim_api::API_VERSION, "AIMClusterModel") => s.cluster_models.push(document.parse(&kind)?),
-        (aim_api::API_VERSION, "AIMServiceTemplate") => s.templates.push(document.parse(&kind)?),
+        (aim_api::API_VERSION, "AIMService") => document.add_to(&mut s.services, &kind)?,
+        (aim_api::API_VERSION, "AIMModel") => document.add_to(&mut s.models, &kind)?,
+        (aim_api::API_VERSION, "AIMClusterModel") => {
+            document.add_to(&mut s.cluster_models, &kind)?
+        }
+        (aim_api::API_VERSION, "AIMServiceTemplate") => document.add_to(&mut s.templates, &kind)?,
         (aim_api::API_VERSION, "AIMClusterServiceTemplate") => {
-            s.cluster_templates.push(document.parse(&kind)?)
+            document.add_to(&mut s.cluster_templates, &kind)?
         }
         (aim_api::API_VERSION, "AIMRuntimeConfig") => {
-            s.runtime_configs.push(document.parse(&kind)?)
+            document.add_to(&mut s.runtime_configs, &kind)?
         }
         (aim_api::API_VERSION, "AIMClusterRuntimeConfig") => {
-            s.cluster_runtime_configs.push(document.parse(&kind)?)
+            document.add_to(&mut s.cluster_runtime_configs, &kind)?
         }
         (aim_api::API_VERSION, "AIMTemplateCache") => {
-            s.template_caches.push(document.parse(&kind)?)
+            document.add_to(&mut s.template_caches, &kind)?
         }
-        (aim_api::API_VERSION, "AIMModelCache") => s.model_caches.push(document.parse(&kind)?),
-        ("v1", "Node") => s.nodes.push(document.parse(&kind)?),
-        ("v1", "PersistentVolumeClaim") => s.persistent_volume_claims.push(document.parse(&kind)?),
-        ("v1", "Pod") => s.pods.push(document.parse(&kind)?),
+        (aim_api::API_VERSION, "AIMModelCache") => document.add_to(&mut s.model_caches, &kind)?,
+        ("v1", "Node") => document.add_to(&mut s.nodes, &kind)?,
+        ("v1", "PersistentVolumeClaim") => {
+            document.add_to(&mut s.persistent_volume_claims, &kind)?
+        }
+        ("v1", "Pod") => document.add_to(&mut s.pods, &kind)?,
         ("serving.kserve.io/v1beta1", "InferenceService") => {
-            s.inference_services.push(document.parse(&kind)?)
+            document.add_to(&mut s.inference_services, &kind)?
         }
-        ("gateway.networking.k8s.io/v1", "HTTPRoute") => s.http_routes.push(document.parse(&kind)?),
+        ("gateway.networking.k8s.io/v1", "HTTPRoute") => {
+            document.add_to(&mut s.http_routes, &kind)?
+        }
         // Secrets, ServiceAccounts and the like carry nothing a policy decides from.
         ("v1", _) => {}
         _ => {

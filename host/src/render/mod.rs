@@ -6,12 +6,15 @@ pub mod diff;
 pub mod fixtures;
 pub mod input;
 pub mod output;
+mod strict;
 
 use aim_api::policy::plan::Plan;
 use aim_api::v1alpha1::AIMService;
 use kube::ResourceExt;
 
-use crate::policy::{PlanFlow, PlanSubject, PolicyError, PolicySet};
+use crate::policy::{
+    PlanFlow, PlanSubject, PolicyCall, PolicyError, PolicyInterface, PolicySet, interface_name,
+};
 use crate::snapshot::ClusterSnapshot;
 
 /// The outcome of planning one service.
@@ -21,6 +24,47 @@ pub struct Rendered {
     pub service: String,
     /// The checked plan, or why the policy gave none.
     pub plan: Result<Plan, PolicyError>,
+    /// The custom policy in front of the embedded default, if any.
+    pub policy: Option<PolicyLabel>,
+    /// Which policy answered which call, in the order the calls started.
+    pub calls: Vec<PolicyCall>,
+}
+
+/// A custom policy as its metadata describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyLabel {
+    pub name: String,
+    pub version: String,
+    /// `paths`, `selection`, `planner`: what it implements.
+    pub interfaces: Vec<&'static str>,
+}
+
+impl PolicyLabel {
+    pub fn of(policies: &PolicySet) -> Option<Self> {
+        let custom = policies.custom()?;
+        let info = custom.info();
+        let interfaces = [
+            PolicyInterface::Paths,
+            PolicyInterface::Selection,
+            PolicyInterface::Planner,
+        ]
+        .into_iter()
+        .filter(|interface| custom.exports(*interface))
+        .map(|interface| short_interface_name(interface_name(interface)))
+        .collect();
+        Some(PolicyLabel {
+            name: info.name.clone(),
+            version: info.version.clone(),
+            interfaces,
+        })
+    }
+}
+
+/// `paths` for `aim:policy/paths@0.1.0`.
+fn short_interface_name(name: &'static str) -> &'static str {
+    let name = name.split_once('/').map_or(name, |(_, rest)| rest);
+    name.split_once('@')
+        .map_or(name, |(interface, _)| interface)
 }
 
 /// Plans every AIMService of the snapshot, in input order.
@@ -28,11 +72,24 @@ pub fn render(snapshot: &ClusterSnapshot, policies: &PolicySet) -> Vec<Rendered>
     snapshot
         .services
         .iter()
-        .map(|service| Rendered {
-            service: display_name(service),
-            plan: plan_service(snapshot, service, policies),
-        })
+        .map(|service| render_service(snapshot, service, policies))
         .collect()
+}
+
+/// Plans one AIMService of the snapshot, noting which policy answered which call.
+pub fn render_service(
+    snapshot: &ClusterSnapshot,
+    service: &AIMService,
+    policies: &PolicySet,
+) -> Rendered {
+    let (traced, trail) = policies.traced();
+    let plan = plan_service(snapshot, service, &traced);
+    Rendered {
+        service: display_name(service),
+        plan,
+        policy: PolicyLabel::of(policies),
+        calls: trail.calls(),
+    }
 }
 
 /// Plans one service of `snapshot` with `policies`.

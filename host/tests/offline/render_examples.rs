@@ -68,6 +68,8 @@ fn every_example_service_reaches_the_expected_state() {
         ("routing/llama-batch", "Starting"),
         ("complete/llama-chat", "Pending"),
         ("caching/llama-chat", "Starting"),
+        ("teams/chat", "Starting"),
+        ("teams/batch", "Starting"),
     ];
     let got: Vec<(&str, &str)> = states
         .iter()
@@ -78,11 +80,7 @@ fn every_example_service_reaches_the_expected_state() {
 
 #[test]
 fn json_output_is_one_document_listing_every_service() {
-    let snapshot = input::load(&[
-        repo("examples/02-discovered"),
-        repo("examples/00-nodes.yaml"),
-    ])
-    .unwrap();
+    let snapshot = input::load(&[repo("examples/02-discovered.yaml")]).unwrap();
     let text = format(&render(&snapshot, &policies()), Format::Json);
     let document: serde_json::Value = serde_json::from_str(&text).unwrap();
     let kinds: Vec<&str> = document["services"][0]["plan"]["apply"]
@@ -123,6 +121,54 @@ fn an_unknown_kind_is_refused() {
     let error = input::load(&[file]).unwrap_err().to_string();
     assert!(
         error.contains("apps/v1 Deployment is not a kind aim-engine reads"),
+        "{error}"
+    );
+}
+
+#[test]
+fn every_example_renders_on_its_own_as_it_does_with_the_others() {
+    let all = format(
+        &render(&input::load(&[repo("examples")]).unwrap(), &policies()),
+        Format::Yaml,
+    );
+    let mut one_by_one = String::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo("examples"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let snapshot = input::load(&[file]).unwrap();
+        one_by_one.push_str(&format(&render(&snapshot, &policies()), Format::Yaml));
+    }
+    assert!(all == one_by_one, "an example depends on another's objects");
+}
+
+#[test]
+fn an_object_given_twice_with_different_content_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = |gpu: &str| {
+        format!(
+            "apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  labels: {{amd.com/gpu.device-id: \"{gpu}\"}}\n"
+        )
+    };
+    std::fs::write(dir.path().join("a.yaml"), node("74a1")).unwrap();
+    std::fs::write(dir.path().join("b.yaml"), node("74a1")).unwrap();
+    assert_eq!(
+        input::load(&[dir.path().to_path_buf()])
+            .unwrap()
+            .nodes
+            .len(),
+        1
+    );
+    std::fs::write(dir.path().join("c.yaml"), node("74a5")).unwrap();
+    let error = input::load(&[dir.path().to_path_buf()])
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("c.yaml: document 1 (Node n1)"), "{error}");
+    assert!(
+        error.contains("given twice, with different content"),
         "{error}"
     );
 }
