@@ -4,6 +4,8 @@ mod bench_plan;
 pub mod crds;
 mod policy;
 mod policy_diff;
+mod policy_new;
+mod policy_output;
 mod policy_test;
 mod render;
 mod run;
@@ -18,13 +20,17 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Show more: the wasm backtrace of a policy that trapped, and what policies printed for
+    /// cases that passed.
+    #[arg(short, long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Print the CustomResourceDefinitions of every AIM kind as YAML.
     Crds(crds::Args),
-    /// Check or benchmark a policy component.
+    /// Create, check, test, benchmark and compare policy components.
     Policy(policy::Args),
     /// Show offline what the operator would create for AIMServices in files, and their status.
     Render(render::Args),
@@ -39,8 +45,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Crds(args) => crds::run(&args),
-        Command::Policy(args) => policy::run(&args),
-        Command::Render(args) => render::run(&args),
+        Command::Policy(args) => policy::run(&args, cli.verbose),
+        Command::Render(args) => render::run(&args, cli.verbose),
         Command::Run(args) => run::run(&args),
         Command::BenchPlan(args) => bench_plan::run(&args),
     };

@@ -1,8 +1,11 @@
 //! `aim-engine policy`: inspect and measure policy components before deploying them.
 //!
+//! * `new --lang L --world W DIR` writes a ready policy project ([`super::policy_new`]); `wit DIR`
+//!   writes the `aim:policy` WIT package this binary speaks.
 //! * `check FILE.wasm` loads the policy exactly as the operator would and prints what it is.
 //!   Exit 0 when it loads, 1 when it is invalid, 2 on usage errors (including an unreadable file).
-//! * `bench [FILE.wasm | --default]` measures fresh-instance and warm calls.
+//! * `bench [FILE.wasm | --default]` measures fresh-instance and warm calls of one call the
+//!   policy implements, on an input it prints.
 //! * `test FILE.wasm FIXTURES/` runs fixtures with golden output ([`super::policy_test`]).
 //! * `diff --policy NEW.wasm` compares plans on a live cluster ([`super::policy_diff`]).
 
@@ -13,13 +16,16 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::policy_diff::{DiffArgs, run_diff};
+use super::policy_new::{NewArgs, WitArgs, run_new, run_wit};
+use super::policy_output;
 use super::policy_test::{TestArgs, run_test};
 use crate::policy::bench::{BenchCall, BenchReport, bench};
 use crate::policy::{
-    CacheLocation, DEFAULT_POLICY_WASM, Delegation, Digest, LoadedPolicy, PathRequest, PlanFlow,
-    PolicyInterface, PolicyLimits, PolicyRuntime, RuntimeConfig, interface_name,
-    load_default_policy,
+    CacheLocation, Candidate, DEFAULT_POLICY_WASM, Delegation, Digest, LoadedPolicy, PathRequest,
+    PlanFlow, PolicyInterface, PolicyLimits, PolicyRuntime, RuntimeConfig, SelectionRequest,
+    TemplateScope, interface_name, load_default_policy,
 };
+use crate::render::input;
 
 /// Arguments of `aim-engine policy`.
 #[derive(clap::Args)]
@@ -30,6 +36,10 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum PolicyCommand {
+    /// Create a policy project: sources, WIT, pinned toolchain, build script, a fixture and its golden output.
+    New(NewArgs),
+    /// Write the aim:policy WIT package this aim-engine speaks into a directory.
+    Wit(WitArgs),
     /// Load a policy as the operator would and print its metadata, interfaces and limits.
     Check(CheckArgs),
     /// Measure a policy: fresh instance + call, warm call, evaluations per second on one core.
@@ -96,10 +106,13 @@ struct BenchArgs {
     /// Measure the embedded default policy.
     #[arg(long)]
     default: bool,
-    /// The call to measure.
-    #[arg(long, value_enum, default_value_t = CallName::RenderPath)]
-    call: CallName,
-    /// Input for the call: the service JSON for render-path, the observation for plan-*.
+    /// The call to measure; by default the first the policy implements (planner, paths,
+    /// selection, in that order).
+    #[arg(long, value_enum)]
+    call: Option<CallName>,
+    /// Input for the call: a render input with an AIMService (a fixture), or the call's own JSON
+    /// (the service for render-path, the observation for plan-service). A built-in sample
+    /// otherwise; the input used is printed either way.
     #[arg(long)]
     fixture: Option<PathBuf>,
     /// Calls per measurement.
@@ -109,11 +122,44 @@ struct BenchArgs {
     load: LoadOptions,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum CallName {
     Info,
     RenderPath,
+    SelectTemplate,
     PlanService,
+}
+
+impl CallName {
+    fn interface(self) -> Option<PolicyInterface> {
+        match self {
+            CallName::Info => None,
+            CallName::RenderPath => Some(PolicyInterface::Paths),
+            CallName::SelectTemplate => Some(PolicyInterface::Selection),
+            CallName::PlanService => Some(PolicyInterface::Planner),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            CallName::Info => "info",
+            CallName::RenderPath => "render-path",
+            CallName::SelectTemplate => "select-template",
+            CallName::PlanService => "plan-service",
+        }
+    }
+
+    /// The first call `policy` implements.
+    fn first_implemented(policy: &LoadedPolicy) -> Self {
+        [
+            CallName::PlanService,
+            CallName::RenderPath,
+            CallName::SelectTemplate,
+        ]
+        .into_iter()
+        .find(|call| call.interface().is_some_and(|i| policy.exports(i)))
+        .unwrap_or(CallName::Info)
+    }
 }
 
 /// A service for render-path when no fixture is given.
@@ -121,11 +167,36 @@ const SAMPLE_SERVICE: &str = r#"{"apiVersion":"aim.silogen.ai/v1alpha1","kind":"
 /// An observation for plan-service when no fixture is given: a service naming only its image.
 const SAMPLE_OBSERVATION: &str = r#"{"apiVersion":"aim.silogen.ai/observation/v1","service":{"apiVersion":"aim.silogen.ai/v1alpha1","kind":"AIMService","metadata":{"name":"llama-chat","namespace":"ml-team","uid":"0b9d6a0e-6f0c-4a43-9c4e-2f1d3b8a7c55"},"spec":{"model":{"image":"ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0"}}},"runtimeConfigs":{"name":"default"}}"#;
 
-pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+/// A selection between two Ready MI300X templates, for select-template.
+fn sample_selection() -> SelectionRequest {
+    let candidate = |name: &str, metric: &str, gpus: u32| Candidate {
+        name: name.to_owned(),
+        namespace: Some("ml-team".to_owned()),
+        scope: TemplateScope::Namespace,
+        status: "Ready".to_owned(),
+        metric: Some(metric.to_owned()),
+        precision: Some("fp8".to_owned()),
+        gpu_model: Some("MI300X".to_owned()),
+        gpu_count: Some(gpus),
+        derived: false,
+    };
+    SelectionRequest {
+        candidates: vec![
+            candidate("llama-8b-1x-mi300x-latency", "latency", 1),
+            candidate("llama-8b-8x-mi300x-throughput", "throughput", 8),
+        ],
+        available_gpu_models: vec!["MI300X".to_owned()],
+        overrides: None,
+    }
+}
+
+pub fn run(args: &Args, verbose: bool) -> anyhow::Result<ExitCode> {
     match &args.command {
+        PolicyCommand::New(new) => run_new(new),
+        PolicyCommand::Wit(wit) => run_wit(wit),
         PolicyCommand::Check(check) => run_check(check),
-        PolicyCommand::Bench(bench_args) => run_bench(bench_args),
-        PolicyCommand::Test(test) => run_test(&test.test, limits(&test.limits)),
+        PolicyCommand::Bench(bench_args) => run_bench(bench_args, verbose),
+        PolicyCommand::Test(test) => run_test(&test.test, limits(&test.limits), verbose),
         PolicyCommand::Diff(diff) => run_diff(&diff.diff, limits(&diff.limits)),
     }
 }
@@ -212,9 +283,16 @@ fn exported_interfaces(policy: &LoadedPolicy) -> Vec<&'static str> {
     names
 }
 
-fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+fn run_bench(args: &BenchArgs, verbose: bool) -> anyhow::Result<ExitCode> {
+    policy_output::install(verbose);
     let wasm = match &args.file {
-        Some(file) => std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
+        Some(file) => match std::fs::read(file) {
+            Ok(wasm) => wasm,
+            Err(error) => {
+                eprintln!("error: reading {}: {error}", file.display());
+                return Ok(ExitCode::from(USAGE));
+            }
+        },
         None => DEFAULT_POLICY_WASM.to_vec(),
     };
     let runtime = runtime(&args.load)?;
@@ -225,45 +303,180 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let fixture = match &args.fixture {
-        Some(path) => Some(
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
-        ),
-        None => None,
-    };
-    let call = match args.call {
-        CallName::Info => BenchCall::Info,
-        CallName::RenderPath => BenchCall::RenderPath(PathRequest {
-            service_json: fixture.unwrap_or_else(|| SAMPLE_SERVICE.to_string()),
-            path_template: None,
-        }),
-        CallName::PlanService => BenchCall::Plan(
-            PlanFlow::Service,
-            fixture.unwrap_or_else(|| SAMPLE_OBSERVATION.to_string()),
-        ),
+    let call_name = args
+        .call
+        .unwrap_or_else(|| CallName::first_implemented(&policy));
+    if let Some(interface) = call_name.interface().filter(|i| !policy.exports(*i)) {
+        eprintln!(
+            "error: {} does not implement {} (it implements: {}), so it has no {} to measure; \
+             choose one of its calls with --call",
+            policy.info().name,
+            interface_name(interface),
+            implemented(&policy),
+            call_name.name()
+        );
+        return Ok(ExitCode::from(USAGE));
+    }
+    let (call, input) = match bench_input(call_name, args.fixture.as_deref()) {
+        Ok(input) => input,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return Ok(ExitCode::from(USAGE));
+        }
     };
     // A custom policy is measured as the operator runs it: able to call the default policy.
     let delegation = match &args.file {
         Some(_) => {
             let default = load_default_policy(&runtime)?;
-            let interface = match args.call {
-                CallName::Info | CallName::PlanService => PolicyInterface::Planner,
-                CallName::RenderPath => PolicyInterface::Paths,
-            };
-            Delegation::within_set(Some(&policy), &default, Some(interface))
+            Delegation::within_set(Some(&policy), &default, call_name.interface())
         }
         None => Delegation::none(),
     };
+    println!("call:                   {}", call_name.name());
+    println!("input:                  {input}");
     eprintln!("measuring {} x {} ...", policy.info().name, args.iterations);
-    match bench(&policy, &call, args.iterations, &delegation) {
+    let outcome = bench(&policy, &call, args.iterations, &delegation);
+    let output = policy_output::take();
+    match outcome {
         Ok(report) => {
             print_report(&policy, &runtime, &report);
+            if verbose && !output.is_empty() {
+                eprintln!("policy output (last calls):");
+                eprint!("{}", policy_output::describe(last(&output, 20), "  "));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => {
             eprintln!("error: {error} ({})", error.reason());
+            if !output.is_empty() {
+                eprintln!("policy output:");
+                eprint!("{}", policy_output::describe(last(&output, 20), "  "));
+            }
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+fn last<T>(items: &[T], count: usize) -> &[T] {
+    &items[items.len().saturating_sub(count)..]
+}
+
+/// `paths, planner`, or `nothing`.
+fn implemented(policy: &LoadedPolicy) -> String {
+    let names: Vec<&str> = [
+        (PolicyInterface::Paths, "paths"),
+        (PolicyInterface::Selection, "selection"),
+        (PolicyInterface::Planner, "planner"),
+    ]
+    .into_iter()
+    .filter(|(interface, _)| policy.exports(*interface))
+    .map(|(_, name)| name)
+    .collect();
+    if names.is_empty() {
+        "nothing beyond metadata".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The call to measure and a one-line description of its input, from `--fixture` or a sample.
+fn bench_input(
+    call: CallName,
+    fixture: Option<&std::path::Path>,
+) -> anyhow::Result<(BenchCall, String)> {
+    let Some(path) = fixture else {
+        return Ok(match call {
+            CallName::Info => (BenchCall::Info, "none".to_owned()),
+            CallName::RenderPath => (
+                BenchCall::RenderPath(PathRequest {
+                    service_json: SAMPLE_SERVICE.to_owned(),
+                    path_template: None,
+                }),
+                format!("built-in sample service, no path template: {SAMPLE_SERVICE}"),
+            ),
+            CallName::SelectTemplate => {
+                let request = sample_selection();
+                let names: Vec<String> = request
+                    .candidates
+                    .iter()
+                    .map(|c| format!("{} ({} GPU)", c.name, c.gpu_count.unwrap_or(1)))
+                    .collect();
+                (
+                    BenchCall::SelectTemplate(request),
+                    format!(
+                        "built-in sample: Ready candidates {} on a cluster with MI300X, no overrides",
+                        names.join(", ")
+                    ),
+                )
+            }
+            CallName::PlanService => (
+                BenchCall::Plan(PlanFlow::Service, SAMPLE_OBSERVATION.to_owned()),
+                format!("built-in sample observation: {SAMPLE_OBSERVATION}"),
+            ),
+        });
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let shown = path.display();
+    // The call's own JSON, used as it is.
+    if serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("kind").is_none()) {
+        return match call {
+            CallName::RenderPath => Ok((
+                BenchCall::RenderPath(PathRequest {
+                    service_json: text,
+                    path_template: None,
+                }),
+                format!("{shown} (the service JSON), no path template"),
+            )),
+            CallName::PlanService => Ok((
+                BenchCall::Plan(PlanFlow::Service, text),
+                format!("{shown} (the observation JSON)"),
+            )),
+            CallName::Info | CallName::SelectTemplate => anyhow::bail!(
+                "--call {} takes no JSON input; give a render input or no --fixture",
+                call.name()
+            ),
+        };
+    }
+    // A render input: the first AIMService, observed as the operator would.
+    let snapshot = input::load(&[path.to_path_buf()]).map_err(anyhow::Error::msg)?;
+    let service = snapshot
+        .services
+        .first()
+        .with_context(|| format!("{shown} has no AIMService to measure with"))?;
+    let name = format!(
+        "{}/{}",
+        service.metadata.namespace.as_deref().unwrap_or_default(),
+        service.metadata.name.as_deref().unwrap_or_default()
+    );
+    match call {
+        CallName::PlanService => {
+            let observation = serde_json::to_string(&snapshot.service_observation(service))?;
+            let size = observation.len();
+            Ok((
+                BenchCall::Plan(PlanFlow::Service, observation),
+                format!("the observation of AIMService {name} in {shown} ({size} bytes)"),
+            ))
+        }
+        CallName::RenderPath => {
+            let path_template = service
+                .spec
+                .routing
+                .as_ref()
+                .and_then(|routing| routing.path_template.clone());
+            let template = path_template.as_deref().unwrap_or("none").to_owned();
+            Ok((
+                BenchCall::RenderPath(PathRequest {
+                    service_json: serde_json::to_string(service)?,
+                    path_template,
+                }),
+                format!("AIMService {name} in {shown}, path template {template}"),
+            ))
+        }
+        CallName::Info | CallName::SelectTemplate => anyhow::bail!(
+            "--call {} cannot be derived from a render input; leave out --fixture to use the built-in sample",
+            call.name()
+        ),
     }
 }
 

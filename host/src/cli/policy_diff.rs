@@ -20,7 +20,7 @@ use crate::policy::{
     CacheLocation, Digest, LoadedPolicy, OutputRules, PolicyLimits, PolicyRuntime, PolicySet,
     RuntimeConfig, load_default_policy,
 };
-use crate::render::diff::{describe, diff_plans};
+use crate::render::diff::compare;
 use crate::render::plan_service;
 
 #[derive(clap::Args)]
@@ -101,29 +101,10 @@ async fn diff(args: &DiffArgs, limits: PolicyLimits) -> anyhow::Result<ExitCode>
         };
         let after = plan_service(&snapshot, service, &candidate);
         let label = selected.as_deref().unwrap_or("default");
-        match (before, after) {
-            (Ok(before), Ok(after)) => {
-                let diff = diff_plans(&before, &after);
-                if diff.is_empty() {
-                    println!("AIMService {name} ({label}): no change");
-                } else {
-                    changed += 1;
-                    println!("AIMService {name} ({label} -> candidate):");
-                    print!("{}", describe(&diff));
-                }
-            }
-            (before, after) => {
-                changed += 1;
-                let outcome = |r: &Result<_, crate::policy::PolicyError>| match r {
-                    Ok(_) => "planned".to_owned(),
-                    Err(error) => format!("fails: {error} ({})", error.reason()),
-                };
-                println!(
-                    "AIMService {name} ({label} -> candidate): {} -> {}",
-                    outcome(&before),
-                    outcome(&after)
-                );
-            }
+        let (text, differs) = compare(&name, (label, "candidate"), &before, &after);
+        print!("{text}");
+        if differs {
+            changed += 1;
         }
     }
     println!(

@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod authoring;
 mod crds_are_committed;
 mod policy_delegation;
 mod policy_engine;
