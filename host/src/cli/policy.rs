@@ -348,6 +348,12 @@ fn run_bench(args: &BenchArgs, verbose: bool) -> anyhow::Result<ExitCode> {
         }
         Err(error) => {
             eprintln!("error: {error} ({})", error.reason());
+            if matches!(error, crate::policy::PolicyError::Timeout { .. }) {
+                eprintln!(
+                    "one of the calls ran past the deadline; on a busy machine, measure with a \
+                     longer one (--deadline-ms, at most 2000)"
+                );
+            }
             if !output.is_empty() {
                 eprintln!("policy output:");
                 eprint!("{}", policy_output::describe(last(&output, 20), "  "));
