@@ -119,6 +119,7 @@ pub fn plan_service(observation: &ServiceObservation) -> Result<Plan, PolicyFail
                 )
             },
         ),
+        unschedulable: crate::flows::scheduling::unschedulable_pod(&observation.pods),
     };
     if routing.enabled {
         inputs.routing = match (&routing.gateway_ref, routing::path(&service_json, &routing)) {

@@ -61,6 +61,8 @@ pub struct StatusInputs<'a> {
     /// Why the InferenceService could not be planned even though everything was resolved.
     pub storage_problem: Option<String>,
     pub image_pull_error: Option<(&'static str, String)>,
+    /// The scheduler's message for an InferenceService pod it cannot place.
+    pub unschedulable: Option<String>,
 }
 
 /// The projected status, as JSON for the plan.
@@ -560,6 +562,17 @@ impl<'a> Chain<'a> {
                 &message,
                 false,
                 true,
+            );
+        }
+        if let (false, Some(scheduler)) = (ready, &inputs.unschedulable) {
+            // Recoverable once the cluster has room: the service waits, saying for what.
+            let message = format!("InferenceService pod cannot be scheduled: {scheduler}");
+            return self.stop(
+                self.state_unless_failed(State::Pending),
+                reasons::CREATING_RUNTIME,
+                &message,
+                true,
+                false,
             );
         }
         let (reason, message) = if ready {

@@ -702,6 +702,27 @@ fn a_pod_stuck_pulling_its_image_degrades_the_service() {
 }
 
 #[test]
+fn a_pod_the_scheduler_cannot_place_keeps_the_service_pending_with_its_reason() {
+    let mut observation = discovered();
+    isvc_ready(&mut observation);
+    observation.inference_services[0].status = None;
+    observation.pods = vec![serde_json::from_value(json!({
+        "metadata": {"name": "p"},
+        "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": "0/3 nodes are available: 3 Insufficient amd.com/gpu."}]}
+    }))
+    .unwrap()];
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Pending");
+    assert_condition(&status, "RuntimeReady", "False", "CreatingRuntime");
+    assert_eq!(
+        condition(&status, "RuntimeReady")["message"],
+        "InferenceService pod cannot be scheduled: 0/3 nodes are available: 3 Insufficient amd.com/gpu."
+    );
+    assert_condition(&status, "Progressing", "True", "CreatingRuntime");
+}
+
+#[test]
 fn an_unchanged_service_plans_the_same_status_and_no_event() {
     let mut observation = discovered();
     isvc_ready(&mut observation);
