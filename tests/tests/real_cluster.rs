@@ -140,12 +140,6 @@ fn env_value<'a>(container: &'a Container, name: &str) -> Option<&'a str> {
         .and_then(|e| e.value.as_deref())
 }
 
-fn quantity(list: Option<&std::collections::BTreeMap<String, Quantity>>, key: &str) -> String {
-    list.and_then(|l| l.get(key))
-        .map(|q| q.0.clone())
-        .unwrap_or_default()
-}
-
 /// The pod may only run on nodes with MI300X GPUs (the AMD device id label).
 fn assert_mi300x_affinity(pod: &Pod) {
     let affinity =
@@ -161,6 +155,105 @@ fn assert_mi300x_affinity(pod: &Pod) {
             .contains(&json!(MI300X_DEVICE_ID)),
         "{affinity}"
     );
+}
+
+/// What the pod KServe derives from an example must carry.
+struct Expected<'a> {
+    image: &'a str,
+    /// `AIM_*` variables the container runs its profile with.
+    env: &'a [(&'a str, &'a str)],
+    requests: &'a [(&'a str, &'a str)],
+    limits: &'a [(&'a str, &'a str)],
+    /// Where the models are mounted: the root, or one directory per cached model.
+    model_mount: &'a str,
+}
+
+/// Checks the spec of a predictor pod: the image with its own entrypoint (no command or args), the
+/// variables, exactly the resources expected, the MI300X node affinity, the runtime's shared memory,
+/// and a bound claim at the model mount, whose name it returns.
+async fn assert_inference_pod(ns: &TestNamespace, pod: &Pod, expected: &Expected<'_>) -> String {
+    let spec = pod.spec.as_ref().unwrap();
+    assert_ne!(
+        spec.node_name.as_deref(),
+        Some(real_cluster::CPU_NODE),
+        "a GPU pod on the node without GPUs"
+    );
+    assert_mi300x_affinity(pod);
+    let container = inference_container(pod);
+    assert_eq!(container.image.as_deref(), Some(expected.image));
+    assert_eq!(
+        (&container.command, &container.args),
+        (&None, &None),
+        "the image's own entrypoint serves"
+    );
+    for (name, value) in expected.env {
+        assert_eq!(env_value(container, name), Some(*value), "{name}");
+    }
+    let resources = container.resources.as_ref().unwrap();
+    let listed = |list: Option<&std::collections::BTreeMap<String, Quantity>>| {
+        let mut pairs: Vec<(String, String)> = list
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.0.clone()))
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    let owned = |pairs: &[(&str, &str)]| {
+        let mut pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        pairs.sort();
+        pairs
+    };
+    assert_eq!(
+        listed(resources.requests.as_ref()),
+        owned(expected.requests),
+        "requests"
+    );
+    assert_eq!(
+        listed(resources.limits.as_ref()),
+        owned(expected.limits),
+        "limits"
+    );
+    let volume_of = |path: &str| {
+        let mount = container
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|m| m.mount_path == path)
+            .unwrap_or_else(|| panic!("nothing mounted at {path}: {:?}", container.volume_mounts));
+        spec.volumes
+            .iter()
+            .flatten()
+            .find(|v| v.name == mount.name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        volume_of("/dev/shm")
+            .empty_dir
+            .and_then(|e| e.medium)
+            .as_deref(),
+        Some("Memory")
+    );
+    let claim = volume_of(expected.model_mount)
+        .persistent_volume_claim
+        .unwrap()
+        .claim_name;
+    let bound = ns
+        .api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>()
+        .get(&claim)
+        .await
+        .unwrap();
+    assert_eq!(
+        bound.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Bound"),
+        "the claim {claim} at {}",
+        expected.model_mount
+    );
+    claim
 }
 
 /// `GET path` through the Gateway's listener, retried while the Gateway catches up.
@@ -255,49 +348,26 @@ async fn the_quick_start_runs_on_kserve_and_answers_through_the_gateway() {
 
     let pods = predictor_pods(&ns, SERVICE, 1).await;
     let pod = &pods[0];
-    let node = pod.spec.as_ref().unwrap().node_name.clone().unwrap();
-    assert_ne!(
-        node,
-        real_cluster::CPU_NODE,
-        "a GPU pod on the node without GPUs"
-    );
-    assert_mi300x_affinity(pod);
-    let container = inference_container(pod);
-    assert_eq!(container.image.as_deref(), Some(started.image.as_str()));
-    assert_eq!(container.args, None, "the image's own entrypoint serves");
-    for (name, value) in [
-        ("AIM_GPU_COUNT", "1"),
-        ("AIM_GPU_MODEL", "MI300X"),
-        ("AIM_METRIC", "latency"),
-        ("AIM_PRECISION", "fp8"),
-        ("AIM_CACHE_PATH", "/workspace/model-cache"),
-    ] {
-        assert_eq!(env_value(container, name), Some(value), "{name}");
-    }
-    let resources = container.resources.as_ref().unwrap();
-    let (requests, limits) = (resources.requests.as_ref(), resources.limits.as_ref());
-    assert_eq!(quantity(requests, "amd.com/gpu"), "1");
-    assert_eq!(quantity(limits, "amd.com/gpu"), "1");
-    assert_eq!(quantity(requests, "cpu"), "4");
-    assert_eq!(quantity(requests, "memory"), "32Gi");
-    assert_eq!(quantity(limits, "memory"), "48Gi");
-    // The temporary model volume, provisioned and bound, mounted where the models are read.
-    let mount = container
-        .volume_mounts
-        .iter()
-        .flatten()
-        .find(|m| m.mount_path == "/workspace/model-cache")
-        .unwrap();
-    let volume = pod
-        .spec
-        .as_ref()
-        .unwrap()
-        .volumes
-        .iter()
-        .flatten()
-        .find(|v| v.name == mount.name)
-        .unwrap();
-    assert!(volume.persistent_volume_claim.is_some(), "{volume:?}");
+    let claim = assert_inference_pod(
+        &ns,
+        pod,
+        &Expected {
+            image: &started.image,
+            env: &[
+                ("AIM_GPU_COUNT", "1"),
+                ("AIM_GPU_MODEL", "MI300X"),
+                ("AIM_METRIC", "latency"),
+                ("AIM_PRECISION", "fp8"),
+                ("AIM_CACHE_PATH", "/workspace/model-cache"),
+            ],
+            // The defaults for one GPU.
+            requests: &[("amd.com/gpu", "1"), ("cpu", "4"), ("memory", "32Gi")],
+            limits: &[("amd.com/gpu", "1"), ("memory", "48Gi")],
+            model_mount: "/workspace/model-cache",
+        },
+    )
+    .await;
+    assert_eq!(claim, format!("{SERVICE}-temp-cache"));
 
     // A request through the Gateway reaches the pod.
     let models = get_through_gateway(cluster, &format!("/{}/{SERVICE}/v1/models", ns.name())).await;
@@ -386,12 +456,25 @@ async fn the_complete_example_runs_two_replicas_of_two_gpus_on_the_node_that_has
         let spec = pod.spec.as_ref().unwrap();
         assert_eq!(spec.node_name.as_deref(), Some(LARGE_GPU_NODE));
         assert_eq!(spec.service_account_name.as_deref(), Some("aim-runtime"));
-        assert_mi300x_affinity(pod);
+        assert_inference_pod(
+            &ns,
+            pod,
+            &Expected {
+                image: IMAGE,
+                env: &[
+                    ("AIM_GPU_COUNT", "2"),
+                    ("AIM_GPU_MODEL", "MI300X"),
+                    ("AIM_METRIC", "throughput"),
+                    ("AIM_PRECISION", "fp16"),
+                ],
+                // The guide's limits; requests never above them, or no pod would exist.
+                requests: &[("amd.com/gpu", "2"), ("cpu", "6"), ("memory", "48Gi")],
+                limits: &[("amd.com/gpu", "2"), ("cpu", "6"), ("memory", "48Gi")],
+                model_mount: "/workspace/model-cache",
+            },
+        )
+        .await;
         let container = inference_container(pod);
-        assert_eq!(container.image.as_deref(), Some(IMAGE));
-        assert_eq!(env_value(container, "AIM_GPU_COUNT"), Some("2"));
-        assert_eq!(env_value(container, "AIM_METRIC"), Some("throughput"));
-        assert_eq!(env_value(container, "AIM_PRECISION"), Some("fp16"));
         let token = container
             .env
             .iter()
@@ -409,13 +492,6 @@ async fn the_complete_example_runs_two_replicas_of_two_gpus_on_the_node_that_has
             (from.name.as_str(), from.key.as_str()),
             ("huggingface-creds", "token")
         );
-        let resources = container.resources.as_ref().unwrap();
-        let (requests, limits) = (resources.requests.as_ref(), resources.limits.as_ref());
-        assert_eq!(quantity(requests, "amd.com/gpu"), "2");
-        assert_eq!(quantity(limits, "amd.com/gpu"), "2");
-        // The guide's limits, and requests the apiserver accepted (never above them).
-        assert_eq!(quantity(limits, "cpu"), "6");
-        assert_eq!(quantity(limits, "memory"), "48Gi");
     }
 
     let models = get_through_gateway(cluster, "/team/research/chat/v1/models").await;
@@ -444,38 +520,34 @@ async fn a_cached_model_is_mounted_in_the_pod_kserve_creates() {
     assert_eq!(caches.len(), 1, "{caches:?}");
 
     let pods = predictor_pods(&ns, "chat", 1).await;
-    let pod = &pods[0];
-    let container = inference_container(pod);
-    let mount = container
-        .volume_mounts
-        .iter()
-        .flatten()
-        .find(|m| m.mount_path.starts_with("/workspace/model-cache/"))
-        .unwrap_or_else(|| panic!("no cache mount in {:?}", container.volume_mounts));
-    let volume = pod
-        .spec
-        .as_ref()
-        .unwrap()
-        .volumes
-        .iter()
-        .flatten()
-        .find(|v| v.name == mount.name)
-        .unwrap();
-    let claim = &volume.persistent_volume_claim.as_ref().unwrap().claim_name;
-    let bound = ns
+    let source = "amd/Llama-3.1-8B-Instruct-FP8-KV";
+    let mount = format!("/workspace/model-cache/{source}");
+    let claim = assert_inference_pod(
+        &ns,
+        &pods[0],
+        &Expected {
+            image: IMAGE,
+            env: &[
+                ("AIM_GPU_COUNT", "1"),
+                ("AIM_METRIC", "latency"),
+                ("AIM_PRECISION", "fp8"),
+            ],
+            requests: &[("amd.com/gpu", "1"), ("cpu", "4"), ("memory", "32Gi")],
+            limits: &[("amd.com/gpu", "1"), ("memory", "48Gi")],
+            model_mount: &mount,
+        },
+    )
+    .await;
+    let claim = ns
         .api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>()
-        .get(claim)
+        .get(&claim)
         .await
         .unwrap();
-    assert_eq!(
-        bound.status.as_ref().and_then(|s| s.phase.as_deref()),
-        Some("Bound"),
-        "the pod mounts the cache's claim {claim}"
-    );
     assert!(
-        bound.labels().get("aim.silogen.ai/cache-type").is_some(),
-        "{claim} is a model cache's claim: {:?}",
-        bound.labels()
+        claim.labels().get("aim.silogen.ai/cache-type").is_some(),
+        "{} is a model cache's claim: {:?}",
+        claim.name_any(),
+        claim.labels()
     );
 }
 
