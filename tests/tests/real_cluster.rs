@@ -20,7 +20,7 @@ use aim_tests::real_cluster::{
     self, GATEWAY_NAMESPACE, LARGE_GPU_NODE, OPEN_GATEWAY, RealCluster, SAME_NAMESPACE_GATEWAY,
 };
 use aim_tests::{TestNamespace, wait_for};
-use k8s_openapi::api::core::v1::{Container, Pod, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, Pod, Secret, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::ResourceExt as _;
 use kube::api::{Api, ListParams, PostParams};
@@ -170,8 +170,12 @@ struct Expected<'a> {
 
 /// Checks the spec of a predictor pod: the image with its own entrypoint (no command or args), the
 /// variables, exactly the resources expected, the MI300X node affinity, the runtime's shared memory,
-/// and a bound claim at the model mount, whose name it returns.
-async fn assert_inference_pod(ns: &TestNamespace, pod: &Pod, expected: &Expected<'_>) -> String {
+/// and a bound claim at the model mount, which it returns.
+async fn assert_inference_pod(
+    ns: &TestNamespace,
+    pod: &Pod,
+    expected: &Expected<'_>,
+) -> PersistentVolumeClaim {
     let spec = pod.spec.as_ref().unwrap();
     assert_ne!(
         spec.node_name.as_deref(),
@@ -242,18 +246,14 @@ async fn assert_inference_pod(ns: &TestNamespace, pod: &Pod, expected: &Expected
         .persistent_volume_claim
         .unwrap()
         .claim_name;
-    let bound = ns
-        .api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>()
-        .get(&claim)
-        .await
-        .unwrap();
+    let bound = ns.api::<PersistentVolumeClaim>().get(&claim).await.unwrap();
     assert_eq!(
         bound.status.as_ref().and_then(|s| s.phase.as_deref()),
         Some("Bound"),
         "the claim {claim} at {}",
         expected.model_mount
     );
-    claim
+    bound
 }
 
 /// `GET path` through the Gateway's listener, retried while the Gateway catches up.
@@ -367,7 +367,7 @@ async fn the_quick_start_runs_on_kserve_and_answers_through_the_gateway() {
         },
     )
     .await;
-    assert_eq!(claim, format!("{SERVICE}-temp-cache"));
+    assert_eq!(claim.name_any(), format!("{SERVICE}-temp-cache"));
 
     // A request through the Gateway reaches the pod.
     let models = get_through_gateway(cluster, &format!("/{}/{SERVICE}/v1/models", ns.name())).await;
@@ -538,11 +538,6 @@ async fn a_cached_model_is_mounted_in_the_pod_kserve_creates() {
         },
     )
     .await;
-    let claim = ns
-        .api::<k8s_openapi::api::core::v1::PersistentVolumeClaim>()
-        .get(&claim)
-        .await
-        .unwrap();
     assert!(
         claim.labels().get("aim.silogen.ai/cache-type").is_some(),
         "{} is a model cache's claim: {:?}",
