@@ -3,6 +3,7 @@
 
 mod model;
 mod objects;
+pub mod resources;
 mod routing;
 mod status;
 mod template;

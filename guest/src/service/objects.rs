@@ -17,7 +17,6 @@ use k8s_openapi::api::core::v1::{
     PersistentVolumeClaimVolumeSource, ResourceRequirements, Volume, VolumeMount,
     VolumeResourceRequirements,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::template::{ResolvedTemplate, enum_text};
@@ -270,7 +269,7 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
                     },
                     runtime: Some(template.name().to_owned()),
                     env,
-                    resources: Some(resources(
+                    resources: Some(super::resources::resources(
                         gpu_count,
                         gpu_resource,
                         &[
@@ -331,58 +330,6 @@ fn pull_secrets(sources: &[&Vec<LocalObjectReference>]) -> Vec<LocalObjectRefere
         }
     }
     merged
-}
-
-/// Defaults from the GPU count, overlaid per resource key by the first of service, template and
-/// model that sets it; the GPU request and limit are added when nobody set them.
-fn resources(
-    gpus: i32,
-    gpu_resource: &str,
-    overlays: &[Option<&ResourceRequirements>],
-) -> ResourceRequirements {
-    let mut requests = BTreeMap::new();
-    let mut limits = BTreeMap::new();
-    if gpus > 0 {
-        // Widened: a GPU count past 44 million (a typo, or a hostile profile) overflows i32.
-        let gpus = i64::from(gpus);
-        requests.insert("cpu".to_owned(), Quantity((4 * gpus).to_string()));
-        requests.insert("memory".to_owned(), Quantity(format!("{}Gi", 32 * gpus)));
-        limits.insert("memory".to_owned(), Quantity(format!("{}Gi", 48 * gpus)));
-    }
-    for (target, pick) in [(&mut requests, Pick::Requests), (&mut limits, Pick::Limits)] {
-        let mut chosen: BTreeMap<String, Quantity> = BTreeMap::new();
-        for overlay in overlays.iter().flatten() {
-            for (key, value) in pick.of(overlay) {
-                chosen.entry(key.clone()).or_insert_with(|| value.clone());
-            }
-        }
-        target.extend(chosen);
-        if gpus > 0 {
-            target
-                .entry(gpu_resource.to_owned())
-                .or_insert_with(|| Quantity(gpus.to_string()));
-        }
-    }
-    ResourceRequirements {
-        requests: Some(requests).filter(|r| !r.is_empty()),
-        limits: Some(limits).filter(|l| !l.is_empty()),
-        ..ResourceRequirements::default()
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Pick {
-    Requests,
-    Limits,
-}
-
-impl Pick {
-    fn of(self, resources: &ResourceRequirements) -> impl Iterator<Item = (&String, &Quantity)> {
-        match self {
-            Self::Requests => resources.requests.iter().flatten(),
-            Self::Limits => resources.limits.iter().flatten(),
-        }
-    }
 }
 
 /// Required node affinity on the AMD device ids of the profile's GPU; none for other GPUs.
@@ -449,35 +396,9 @@ fn volumes(storage: &ModelStorage) -> (Vec<Volume>, Vec<VolumeMount>) {
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
     use super::*;
-
-    fn requirements(requests: &[(&str, &str)], limits: &[(&str, &str)]) -> ResourceRequirements {
-        let map = |pairs: &[(&str, &str)]| {
-            Some(
-                pairs
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), Quantity((*v).to_owned())))
-                    .collect(),
-            )
-        };
-        ResourceRequirements {
-            requests: map(requests),
-            limits: map(limits),
-            ..ResourceRequirements::default()
-        }
-    }
-
-    #[test]
-    fn one_gpu_and_nothing_else_gets_the_gpu_defaults() {
-        let got = resources(1, "amd.com/gpu", &[None, None, None]);
-        assert_eq!(
-            got,
-            requirements(
-                &[("amd.com/gpu", "1"), ("cpu", "4"), ("memory", "32Gi")],
-                &[("amd.com/gpu", "1"), ("memory", "48Gi")]
-            )
-        );
-    }
 
     #[test]
     fn model_sources_whose_sizes_add_up_past_u128_saturate_the_temporary_volume() {
@@ -504,40 +425,6 @@ mod tests {
         assert_eq!(
             requests["storage"],
             gibibytes_rounded_up(u128::MAX, DEFAULT_PVC_HEADROOM_PERCENT)
-        );
-    }
-
-    #[test]
-    fn the_largest_gpu_count_scales_the_defaults_without_overflowing() {
-        let got = resources(i32::MAX, "amd.com/gpu", &[None, None, None]);
-        let requests = got.requests.unwrap();
-        assert_eq!(requests["cpu"], Quantity("8589934588".to_owned()));
-        assert_eq!(requests["memory"], Quantity("68719476704Gi".to_owned()));
-        assert_eq!(
-            got.limits.unwrap()["memory"],
-            Quantity("103079215056Gi".to_owned())
-        );
-    }
-
-    #[test]
-    fn service_resources_win_per_key_and_keep_the_gpus() {
-        let service = requirements(
-            &[("cpu", "7"), ("memory", "56Gi")],
-            &[("cpu", "9"), ("memory", "72Gi")],
-        );
-        let template = requirements(&[("cpu", "1")], &[("ephemeral-storage", "10Gi")]);
-        let got = resources(2, "amd.com/gpu", &[Some(&service), Some(&template), None]);
-        assert_eq!(
-            got,
-            requirements(
-                &[("amd.com/gpu", "2"), ("cpu", "7"), ("memory", "56Gi")],
-                &[
-                    ("amd.com/gpu", "2"),
-                    ("cpu", "9"),
-                    ("ephemeral-storage", "10Gi"),
-                    ("memory", "72Gi")
-                ]
-            )
         );
     }
 

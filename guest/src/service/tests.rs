@@ -718,3 +718,29 @@ fn an_unchanged_service_plans_the_same_status_and_no_event() {
         "the written status is planned again unchanged"
     );
 }
+
+/// The AIMService guide's Complete Example sets `limits {cpu: "6", memory: 48Gi}` on 2 GPUs,
+/// whose defaults would request cpu 8 and memory 64Gi: a pod the apiserver refuses.
+#[test]
+fn the_complete_examples_limits_on_two_gpus_make_requests_within_limits() {
+    let mut observation = discovered();
+    for template in &mut observation.templates {
+        let status = template.status.as_mut().unwrap();
+        status.profile.as_mut().unwrap().metadata.gpu_count = 2;
+    }
+    observation.service = service(json!({
+        "model": {"image": IMAGE},
+        "resources": {"limits": {"cpu": "6", "memory": "48Gi"}}
+    }));
+    let (plan, _) = run(&observation);
+    let resources =
+        &objects(&plan, "InferenceService")[0]["spec"]["predictor"]["model"]["resources"];
+    assert_eq!(
+        resources["requests"],
+        json!({"amd.com/gpu": "2", "cpu": "6", "memory": "48Gi"})
+    );
+    assert_eq!(
+        resources["limits"],
+        json!({"amd.com/gpu": "2", "cpu": "6", "memory": "48Gi"})
+    );
+}
