@@ -17,6 +17,7 @@ use crate::PolicyFailure;
 use crate::custom::select_template;
 use crate::resource_names::derived_template_name;
 use crate::selection::{Candidate, Overrides, Reason, Scope};
+pub use crate::template_profile::enum_text;
 
 /// A template the service resolved to, namespaced or cluster-scoped.
 #[derive(Debug, Clone, PartialEq)]
@@ -202,13 +203,6 @@ fn selection_overrides(overrides: &AIMRuntimeParameters) -> Overrides {
     }
 }
 
-/// The serialized form of a unit enum (`latency`, `fp8`).
-pub fn enum_text(value: &impl serde::Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
 
 /// Non-derived templates of the model: namespace ones first, then cluster ones.
 fn candidates(observation: &ServiceObservation, model: &str) -> Vec<ResolvedTemplate> {
