@@ -28,7 +28,13 @@ pub const SERVICE: &str = "llama-chat";
 
 const REPOSITORY: &str = "silogen/aim-meta-llama-llama-3-1-8b-instruct";
 
-const RECOMMENDED: &str = r#"[{"gpuModel":"MI300X","gpuCount":1,"metric":"latency","precision":"fp8"},{"gpuModel":"MI325X","gpuCount":1,"metric":"latency","precision":"fp8"}]"#;
+/// The image's recommended deployments: MI300X, which the scenario's node has, and a GPU model
+/// no node has (unique to the test, so other tests' nodes never provide it).
+fn recommended(absent_gpu: &str) -> String {
+    format!(
+        r#"[{{"gpuModel":"MI300X","gpuCount":1,"metric":"latency","precision":"fp8"}},{{"gpuModel":"{absent_gpu}","gpuCount":1,"metric":"latency","precision":"fp8"}}]"#
+    )
+}
 
 const DISCOVERY_OUTPUT: &str = r#"INFO dry run
 [{"filename":"vllm-mi300x-fp8-tp1-latency.yaml","profile":{"model":"meta-llama/Llama-3.1-8B-Instruct","metadata":{"engine":"vllm","gpu":"MI300X","precision":"fp8","gpu_count":1,"metric":"latency"},"engine_args":{"tensor-parallel-size":1},"env_vars":{"VLLM_USE_V1":"1"}},"models":[{"name":"amd/Llama-3.1-8B-Instruct-FP8-KV","source":"hf://amd/Llama-3.1-8B-Instruct-FP8-KV","size_gb":0.5}]}]
@@ -55,6 +61,8 @@ pub async fn run_until_inference_service_ready(
     config_spec: Value,
     service_labels: Value,
 ) -> Result<QuickStart> {
+    let absent_gpu = fixtures::gpu_model_no_node_has(ns);
+    let recommended = recommended(&absent_gpu);
     let registry = TestRegistry::start().await?;
     registry
         .push_image(
@@ -65,7 +73,10 @@ pub async fn run_until_inference_service_ready(
                     "com.amd.aim.model.canonicalName",
                     "meta-llama/Llama-3.1-8B-Instruct",
                 ),
-                ("com.amd.aim.model.recommendedDeployments", RECOMMENDED),
+                (
+                    "com.amd.aim.model.recommendedDeployments",
+                    recommended.as_str(),
+                ),
                 ("org.opencontainers.image.title", "Llama 3.1 8B Instruct"),
             ],
         )
@@ -118,8 +129,8 @@ pub async fn run_until_inference_service_ready(
             .map(ResourceExt::name_any)
             .with_context(|| format!("a generated {gpu} template"))
     };
-    let (mi300x, mi325x) = (named("mi300x")?, named("mi325x")?);
-    wait_for(&templates, &mi325x, TIMEOUT, |t| state(t) == "NotAvailable").await?;
+    let (mi300x, absent) = (named("mi300x")?, named(&absent_gpu.to_lowercase())?);
+    wait_for(&templates, &absent, TIMEOUT, |t| state(t) == "NotAvailable").await?;
 
     let job = discovery_job(ns, &mi300x).await?;
     let container = job

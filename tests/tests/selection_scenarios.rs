@@ -417,16 +417,18 @@ async fn templates_for_a_gpu_no_node_has_are_not_selected() {
     let ns = namespace().await;
     mi300x_node(&ns).await;
     model(&ns, "llama").await;
-    // No test creates MI210 nodes, and in-line sources make the template Ready regardless.
+    // A GPU model unique to this test, so no other test's node can provide it; in-line sources
+    // make the template Ready regardless.
+    let absent = fixtures::gpu_model_no_node_has(&ns);
     template(
         &ns,
-        "llama-mi210",
-        template_spec("llama", "latency", "fp8", "MI210"),
+        "llama-absent",
+        template_spec("llama", "latency", "fp8", &absent),
     )
     .await;
     wait_for(
         &aim_api(&ns, "AIMServiceTemplate"),
-        "llama-mi210",
+        "llama-absent",
         TIMEOUT,
         |t| template_state(t) == "Ready",
     )
