@@ -46,6 +46,23 @@ impl ResolvedTemplate {
     pub fn state(&self) -> AIMTemplateStatusEnum {
         self.status.as_ref().map(|s| s.status).unwrap_or_default()
     }
+
+    /// The GPU model the runtime runs on: its profile's, else its selector's.
+    pub fn runtime_gpu(&self) -> Option<String> {
+        self.status
+            .as_ref()
+            .and_then(|s| s.profile.as_ref())
+            .map(|p| p.metadata.gpu.clone())
+            .filter(|gpu| !gpu.trim().is_empty())
+            .or_else(|| {
+                self.common
+                    .runtime
+                    .gpu_selector
+                    .as_ref()
+                    .map(|g| g.model.clone())
+                    .filter(|gpu| !gpu.trim().is_empty())
+            })
+    }
 }
 
 /// What template resolution found.
@@ -202,7 +219,6 @@ fn selection_overrides(overrides: &AIMRuntimeParameters) -> Overrides {
             .and_then(|g| u32::try_from(g.count).ok()),
     }
 }
-
 
 /// Non-derived templates of the model: namespace ones first, then cluster ones.
 fn candidates(observation: &ServiceObservation, model: &str) -> Vec<ResolvedTemplate> {
