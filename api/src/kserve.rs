@@ -87,6 +87,9 @@ pub struct ModelFormat {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct InferenceServiceStatus {
+    /// The generation KServe last reconciled; its conditions are about that generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
     /// Knative-style conditions; `Ready` tells whether it serves.
     #[serde(default)]
     pub conditions: Vec<KnativeCondition>,

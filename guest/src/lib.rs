@@ -16,6 +16,7 @@ pub mod resource_names;
 pub mod runtime_config;
 pub mod selection;
 pub mod service;
+pub mod template_profile;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

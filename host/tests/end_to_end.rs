@@ -2,7 +2,7 @@
 //! authenticated as the Helm chart's ServiceAccount bound to the chart's roles, takes the seed's
 //! Quick Start to Running with routing. Then a platform team ships a custom policy (an AIMPolicy
 //! read from a ConfigMap) and selects it in the runtime config: the new route path appears
-//! without a restart.
+//! without a restart, and the service is Running again once the Gateway accepts it.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -85,13 +85,35 @@ async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without
         route.metadata.annotations.unwrap()["aim.example.com/team"],
         "search"
     );
+    let on_team_path = |s: &AIMService| {
+        s.status
+            .as_ref()
+            .and_then(|s| s.routing.as_ref())
+            .and_then(|r| r.path.as_deref())
+            == Some(team_path.as_str())
+    };
+    // The Gateway accepted the previous path, not this one: not Running until it accepts again.
+    let waiting = wait_for(&services, SERVICE, TIMEOUT, |s| {
+        on_team_path(s) && state(s) == "Starting"
+    })
+    .await
+    .unwrap();
+    let routing_ready = waiting
+        .status
+        .unwrap()
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "RoutingReady")
+        .unwrap();
+    assert_eq!(
+        (routing_ready.status.as_str(), routing_ready.reason.as_str()),
+        ("False", "ConfiguringRoute")
+    );
+    fixtures::mark_http_route_accepted(&routes, &route_name)
+        .await
+        .unwrap();
     wait_for(&services, SERVICE, TIMEOUT, |s| {
-        state(s) == "Running"
-            && s.status
-                .as_ref()
-                .and_then(|s| s.routing.as_ref())
-                .and_then(|r| r.path.as_deref())
-                == Some(team_path.as_str())
+        state(s) == "Running" && on_team_path(s)
     })
     .await
     .unwrap();

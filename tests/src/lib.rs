@@ -24,6 +24,7 @@ pub mod env;
 pub mod fake_kubelet;
 pub mod fixtures;
 pub mod helm;
+pub mod history;
 pub mod kubeconfig;
 pub mod logging;
 pub mod namespace;

@@ -34,7 +34,13 @@ pub const SERVICE: &str = "llama-chat";
 
 const REPOSITORY: &str = "silogen/aim-meta-llama-llama-3-1-8b-instruct";
 
-const RECOMMENDED: &str = r#"[{"gpuModel":"MI300X","gpuCount":1,"metric":"latency","precision":"fp8"},{"gpuModel":"MI325X","gpuCount":1,"metric":"latency","precision":"fp8"}]"#;
+/// The image's recommended deployments: MI300X, which the scenario's node has, and a GPU model
+/// no node has (unique to the test, so other tests' nodes never provide it).
+fn recommended(absent_gpu: &str) -> String {
+    format!(
+        r#"[{{"gpuModel":"MI300X","gpuCount":1,"metric":"latency","precision":"fp8"}},{{"gpuModel":"{absent_gpu}","gpuCount":1,"metric":"latency","precision":"fp8"}}]"#
+    )
+}
 
 /// Who plays the parts the operator does not.
 #[derive(Debug, Clone, Copy)]
@@ -81,6 +87,8 @@ pub async fn run(
     config_spec: Value,
     service_labels: Value,
 ) -> Result<QuickStart> {
+    let absent_gpu = fixtures::gpu_model_no_node_has(ns);
+    let recommended = recommended(&absent_gpu);
     let registry = TestRegistry::start().await?;
     registry
         .push_image(
@@ -91,7 +99,10 @@ pub async fn run(
                     "com.amd.aim.model.canonicalName",
                     "meta-llama/Llama-3.1-8B-Instruct",
                 ),
-                ("com.amd.aim.model.recommendedDeployments", RECOMMENDED),
+                (
+                    "com.amd.aim.model.recommendedDeployments",
+                    recommended.as_str(),
+                ),
                 ("org.opencontainers.image.title", "Llama 3.1 8B Instruct"),
             ],
         )
@@ -151,8 +162,8 @@ pub async fn run(
             .map(ResourceExt::name_any)
             .with_context(|| format!("a generated {gpu} template"))
     };
-    let (mi300x, mi325x) = (named("mi300x")?, named("mi325x")?);
-    wait_for(&templates, &mi325x, TIMEOUT, |t| state(t) == "NotAvailable").await?;
+    let (mi300x, absent) = (named("mi300x")?, named(&absent_gpu.to_lowercase())?);
+    wait_for(&templates, &absent, TIMEOUT, |t| state(t) == "NotAvailable").await?;
 
     let job = discovery_job(ns, &mi300x).await?;
     let container = job

@@ -322,14 +322,50 @@ async fn a_runtime_config_naming_an_inactive_policy_leaves_the_service_untouched
     let ns = namespace().await;
     routed_service(&ns).await;
     let isvcs = inference_service_api(ns.client(), ns.name());
-    let created = wait_for(&isvcs, "chat", TIMEOUT, |_| true).await.unwrap();
-    select_policy(&ns, &format!("{}-missing", ns.name())).await;
+    let routes = fixtures::http_route_api(ns.client(), ns.name());
+    wait_for(&isvcs, "chat", TIMEOUT, |_| true).await.unwrap();
+    wait_for(&routes, "chat-route", TIMEOUT, |_| true)
+        .await
+        .unwrap();
     let services: Api<AIMService> = ns.api();
-    wait_for(&services, "chat", TIMEOUT, |s| {
+    // Settled: the status of the objects above is written.
+    let before = wait_for(&services, "chat", TIMEOUT, |s| {
+        s.status
+            .as_ref()
+            .is_some_and(|st| st.resolved_template.is_some())
+    })
+    .await
+    .unwrap();
+    let isvc = isvcs.get("chat").await.unwrap();
+    let route = routes.get("chat-route").await.unwrap();
+
+    select_policy(&ns, &format!("{}-missing", ns.name())).await;
+    let after = wait_for(&services, "chat", TIMEOUT, |s| {
         condition(s, "Failure").is_some_and(|c| c.1 == "PolicyUnavailable")
     })
     .await
     .unwrap();
-    let kept = isvcs.get("chat").await.unwrap();
-    assert_eq!(kept.metadata.uid, created.metadata.uid);
+    // Its children are not written to (same object, same version) ...
+    for (api, name, before) in [(&isvcs, "chat", &isvc), (&routes, "chat-route", &route)] {
+        let now = api.get(name).await.unwrap();
+        assert_eq!(
+            (&now.metadata.uid, &now.metadata.resource_version),
+            (&before.metadata.uid, &before.metadata.resource_version),
+            "{name} changed"
+        );
+    }
+    // ... its spec is as it was, and its status keeps everything but Ready and Failure.
+    assert_eq!(after.spec, before.spec);
+    let (before, after) = (before.status.unwrap(), after.status.unwrap());
+    assert_eq!(after.status, before.status);
+    assert_eq!(after.resolved_template, before.resolved_template);
+    assert_eq!(after.routing, before.routing);
+    let kept = |conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]| {
+        conditions
+            .iter()
+            .filter(|c| c.type_ != "Ready" && c.type_ != "Failure")
+            .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(kept(&after.conditions), kept(&before.conditions));
 }

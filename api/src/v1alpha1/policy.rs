@@ -34,11 +34,13 @@ pub struct AIMPolicySpec {
     pub digest: String,
     /// Longest a single call may run, in milliseconds.
     #[serde(default = "default_deadline_milliseconds")]
-    #[schemars(range(min = 1, max = 2000))]
+    // `u32` would be written as format `uint32`, which Kubernetes does not know (the apiserver
+    // warns on every apply); the range keeps it within int32.
+    #[schemars(range(min = 1, max = 2000), extend("format" = "int32"))]
     pub deadline_milliseconds: u32,
     /// Memory a single call may use, in MiB (all its memories together).
     #[serde(default = "default_memory_mib")]
-    #[schemars(range(min = 1, max = 1024))]
+    #[schemars(range(min = 1, max = 1024), extend("format" = "int32"))]
     pub memory_mib: u32,
     /// Fixtures the component must pass before it is activated.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -19,6 +19,7 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::freshness;
 use super::template::{ResolvedTemplate, enum_text};
 use crate::cluster_gpus::amd_device_ids;
 use crate::names::sanitize_label_value;
@@ -163,7 +164,7 @@ pub struct InferenceServiceInputs<'a> {
     pub labels: BTreeMap<String, String>,
 }
 
-/// The KServe InferenceService of a service.
+/// The KServe InferenceService of a service, stamped with the hash of its spec.
 pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceService {
     let InferenceServiceInputs {
         service,
@@ -215,17 +216,7 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
         .gpu_selector
         .as_ref()
         .map_or(DEFAULT_GPU_RESOURCE_NAME, |g| g.resource_name.as_str());
-    let gpu_model = profile
-        .map(|p| p.gpu.clone())
-        .filter(|g| !g.is_empty())
-        .or_else(|| {
-            template
-                .common
-                .runtime
-                .gpu_selector
-                .as_ref()
-                .map(|g| g.model.clone())
-        });
+    let gpu_model = template.runtime_gpu();
     let (volumes, mounts) = volumes(storage);
     let mut env = system_env(
         metric.as_deref(),
@@ -234,7 +225,7 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
         gpu_model.as_deref(),
     );
     merge_env(&mut env, &service.spec.env);
-    InferenceService {
+    let mut isvc = InferenceService {
         metadata: ObjectMeta {
             name: Some((*name).to_owned()),
             namespace: service.metadata.namespace.clone(),
@@ -284,7 +275,9 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
             },
         },
         status: None,
-    }
+    };
+    freshness::stamp(&mut isvc.metadata, &isvc.spec);
+    isvc
 }
 
 /// `AIM_CACHE_PATH` and the profile the container should run, sorted by name.

@@ -59,3 +59,40 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The user's reference for a service's status.
+    const STATUS_REFERENCE: &str = include_str!("../../../docs/status.md");
+
+    /// The quoted reasons of the `reason()` function in `source`.
+    fn reasons_in(source: &str) -> Vec<String> {
+        let start = source
+            .find("pub fn reason(&self) -> &'static str {")
+            .expect("a reason function");
+        let body = &source[start..];
+        let body = &body[..body.find("\n    }\n").expect("its end")];
+        body.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn every_failure_reason_is_in_the_status_reference() {
+        let section = &STATUS_REFERENCE[STATUS_REFERENCE
+            .find("## Failures the operator itself reports")
+            .expect("the section")..];
+        let mut reasons = reasons_in(include_str!("error.rs"));
+        reasons.extend(reasons_in(include_str!("../policy/error.rs")));
+        reasons.push(aim_api::conditions::reasons::MALFORMED_OBJECT.to_owned());
+        assert!(reasons.len() > 12, "the parser found {reasons:?}");
+        for reason in reasons {
+            assert!(
+                section.contains(&format!("| `{reason}` |")),
+                "{reason} is not in docs/status.md"
+            );
+        }
+    }
+}

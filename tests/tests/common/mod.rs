@@ -58,6 +58,16 @@ pub fn condition(service: &AIMService, type_: &str) -> Option<(String, String)> 
     Some((c.status.clone(), c.reason.clone()))
 }
 
+/// A condition's message, or empty.
+pub fn message(service: &AIMService, type_: &str) -> String {
+    service
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
 /// The service's `status.status`, or empty.
 pub fn state(service: &AIMService) -> String {
     service
