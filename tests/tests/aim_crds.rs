@@ -208,3 +208,17 @@ async fn a_template_model_name_cannot_change() {
     assert!(rejection(result).contains("gpuSelector is immutable"));
     templates.delete(&name, &Default::default()).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_policy_name_longer_than_an_object_name_is_refused() {
+    let ns = namespace().await;
+    let config = |policy_name: String| {
+        json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig",
+            "metadata": {"name": "long-policy-name"}, "spec": {"policyName": policy_name}
+        })
+    };
+    dry_run(&ns, config("p".repeat(253))).await.unwrap();
+    let message = rejection(dry_run(&ns, config("p".repeat(254))).await);
+    assert!(message.contains("policyName"), "{message}");
+}
