@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use aim_api::v1alpha1::{AIMPolicy, AIMService};
 use aim_tests::fixtures::{self, inference_service_api};
-use aim_tests::status::{failure_reason, state};
+use aim_tests::status::failure_reason;
 use aim_tests::{TestEnv, TestNamespace, wait_for};
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, DeleteParams, ListParams};
+use kube::api::{Api, ListParams};
 use serde_json::json;
 use support::operator::Operator;
 use support::{hostile_policy_wasm, sleepy_info_policy_wasm};

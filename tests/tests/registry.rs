@@ -4,6 +4,9 @@
 //! in the text it passes on; and without the admin's opt-in no registry on a private address is
 //! read at all.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use wasmtime::Store;
 
 use super::bindings::{PathRequest, SelectionRequest};
-use super::call::CallBounds;
+use super::bounds::CallBounds;
 use super::delegation::Delegation;
 use super::engine::deadline_ticks;
 use super::error::PolicyError;

@@ -16,7 +16,7 @@ use super::bindings::{
     PathRequest, PlanFlowWit, PolicyInterface, Selection, SelectionRequest, WitPolicyError, custom,
     defaults,
 };
-use super::call::CallBounds;
+use super::bounds::CallBounds;
 use super::error::PolicyError;
 use super::loaded::{LoadedPolicy, PlanFlow, Reply};
 use super::sandbox::CallState;

@@ -15,6 +15,7 @@
 
 pub mod bench;
 mod bindings;
+mod bounds;
 mod cache;
 mod call;
 pub mod checks;

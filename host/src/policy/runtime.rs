@@ -99,7 +99,7 @@ impl PolicyRuntime {
         start_epoch_ticker(&engine, config.tick)?;
         let mut linker = Linker::<CallState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .and_then(|()| waits::shadow_poll(&mut linker))
+            .and_then(|()| waits::shadow_poll(&mut linker, CallState::waits))
             .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
         Operator::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
             .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
-use super::call::CallBounds;
+use super::bounds::CallBounds;
 use super::delegation::Delegation;
 use super::error::PolicyError;
 use super::limits::PolicyLimits;

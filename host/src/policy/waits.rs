@@ -19,8 +19,6 @@ use wasmtime_wasi::p2::bindings::sync::io::poll as sync_poll;
 use wasmtime_wasi::runtime::in_tokio;
 use wasmtime_wasi_io::bindings::wasi::io::poll as async_poll;
 
-use super::sandbox::CallState;
-
 /// What a wait needs from the call's state.
 pub(super) struct BoundedWaits<'a> {
     pub table: &'a mut ResourceTable,
@@ -37,10 +35,13 @@ impl HasData for Bounded {
 }
 
 /// Replaces wasmtime-wasi's `wasi:io/poll` in `linker` (which must already have it) with the
-/// bounded one.
-pub(super) fn shadow_poll(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+/// bounded one; `waits` gives a store's state as the bounded poll needs it.
+pub(super) fn shadow_poll<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    waits: fn(&mut T) -> BoundedWaits<'_>,
+) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
-    let linked = sync_poll::add_to_linker::<CallState, Bounded>(linker, CallState::waits);
+    let linked = sync_poll::add_to_linker::<T, Bounded>(linker, waits);
     linker.allow_shadowing(false);
     linked
 }
