@@ -14,8 +14,8 @@ use std::time::Duration;
 use aim_api::v1alpha1::{AIMRuntimeConfig, AIMService};
 use aim_tests::fixtures;
 use aim_tests::quick_start::{SERVICE, TIMEOUT, run_until_inference_service_ready, state};
-use aim_tests::{TestEnv, TestNamespace, wait_for, wait_for_deletion};
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use aim_tests::{TestEnv, TestNamespace, wait_for};
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use support::operator::Operator;
 use support::team_routes_policy_wasm;
@@ -55,18 +55,9 @@ async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without
 
     // The platform team's policy, selected by the namespace's runtime config.
     let policy_name = format!("{}-team-routes", ns.name());
-    let policies = fixtures::ship_policy(
-        &ns.client(),
-        ns.name(),
-        &policy_name,
-        team_routes_policy_wasm(),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    wait_for(&policies, &policy_name, TIMEOUT, |p| state(p) == "Active")
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    let policies = operator
+        .ship_active_policy(&policy_name, team_routes_policy_wasm(), json!({}))
+        .await;
     ns.api::<AIMRuntimeConfig>()
         .patch(
             "default",
@@ -132,17 +123,6 @@ async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without
         operator.log()
     );
 
-    policies
-        .delete(&policy_name, &DeleteParams::default())
-        .await
-        .unwrap();
-    wait_for_deletion(&policies, &policy_name, TIMEOUT)
-        .await
-        .unwrap();
-    assert_eq!(
-        operator.terminate().await,
-        Some(0),
-        "log:\n{}",
-        operator.log()
-    );
+    operator.delete_policy(&policies, &policy_name).await;
+    operator.assert_exits_cleanly().await;
 }

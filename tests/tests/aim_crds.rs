@@ -245,3 +245,17 @@ async fn no_aim_crd_makes_the_apiserver_warn() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_policy_name_longer_than_an_object_name_is_refused() {
+    let ns = namespace().await;
+    let config = |policy_name: String| {
+        json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig",
+            "metadata": {"name": "long-policy-name"}, "spec": {"policyName": policy_name}
+        })
+    };
+    dry_run(&ns, config("p".repeat(253))).await.unwrap();
+    let message = rejection(dry_run(&ns, config("p".repeat(254))).await);
+    assert!(message.contains("policyName"), "{message}");
+}

@@ -197,9 +197,22 @@ async fn the_deployment_runs_the_operator_hardened_with_its_flags() {
         "--namespace=team-a,team-b",
         "--log-json",
         "--metrics-bind=0.0.0.0:8080",
+        "--policy-root=/policies",
+        // Below the cache volume's 256Mi size limit.
+        "--policy-cache-max-mib=192",
+        "--registry-allow-private-networks=false",
+        "--registry-timeout-seconds=60",
     ] {
         assert!(args.contains(&expected), "{expected} missing from {args:?}");
     }
+    // The policy memory budget follows the container's memory limit unless set.
+    assert!(
+        !args
+            .iter()
+            .any(|a| a.starts_with("--policy-memory-budget-mib")),
+        "{args:?}"
+    );
+    assert_eq!(container["resources"]["limits"]["memory"], "512Mi");
 
     let env = container["env"].as_array().unwrap();
     let var = |name: &str| env.iter().find(|e| e["name"] == name).unwrap().clone();

@@ -38,7 +38,8 @@ pub struct AIMPolicySpec {
     // warns on every apply); the range keeps it within int32.
     #[schemars(range(min = 1, max = 2000), extend("format" = "int32"))]
     pub deadline_milliseconds: u32,
-    /// Memory a single call may use, in MiB (all its memories together).
+    /// Memory a single call may use, in MiB (all its memories together, and the calls it makes to
+    /// the default policy); at most the operator's memory budget for all policy calls.
     #[serde(default = "default_memory_mib")]
     #[schemars(range(min = 1, max = 1024), extend("format" = "int32"))]
     pub memory_mib: u32,
@@ -69,7 +70,9 @@ pub struct AIMPolicySource {
     /// component base64-encoded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map: Option<AIMPolicyConfigMapKey>,
-    /// An absolute path in a volume mounted into the operator's pod.
+    /// An absolute path to a regular file in a volume mounted into the operator's pod, under one
+    /// of the directories the operator reads policies from (`--policy-root`, `/policies` unless
+    /// the admin sets others).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^/"))]
     pub path: Option<String>,

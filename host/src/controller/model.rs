@@ -97,7 +97,7 @@ async fn inspect(
             }
         }
     }
-    inspect_image(&request.image, &credentials).await
+    inspect_image(&request.image, &credentials, &ctx.settings.registry).await
 }
 
 /// Runs both model controllers.

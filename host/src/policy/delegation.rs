@@ -3,7 +3,9 @@
 //! custom one through the `custom` import (so a policy that only renders paths or selects
 //! templates still shapes the default plans).
 //!
-//! Each nested call runs in a fresh store with the callee's own limits. Loops are impossible by
+//! Each nested call runs in a fresh store with the callee's own limits, and within the bounds of
+//! the call it serves ([`CallBounds`]): it ends by that call's deadline and its memory counts
+//! against that call's limit. Loops are impossible by
 //! construction: the default may only consult a custom interface that is not already on the call
 //! stack, and the stack is capped at [`MAX_DEPTH`] besides. A nested call that fails outright
 //! (timeout, memory, trap) fails the outer call with the same typed error.
@@ -14,6 +16,7 @@ use super::bindings::{
     PathRequest, PlanFlowWit, PolicyInterface, Selection, SelectionRequest, WitPolicyError, custom,
     defaults,
 };
+use super::bounds::CallBounds;
 use super::error::PolicyError;
 use super::loaded::{LoadedPolicy, PlanFlow, Reply};
 use super::sandbox::CallState;
@@ -29,6 +32,8 @@ pub struct Delegation {
     /// Custom interfaces being answered further up the stack.
     in_progress: Vec<PolicyInterface>,
     depth: usize,
+    /// The bounds of the call this delegation belongs to, once it runs.
+    bounds: Option<CallBounds>,
 }
 
 impl Delegation {
@@ -49,7 +54,21 @@ impl Delegation {
             custom: custom.cloned(),
             in_progress: interface.into_iter().collect(),
             depth: 0,
+            bounds: None,
         }
+    }
+
+    /// The same delegation inside a running call with `bounds`.
+    pub(super) fn within(self, bounds: CallBounds) -> Self {
+        Delegation {
+            bounds: Some(bounds),
+            ..self
+        }
+    }
+
+    /// The bounds of the running call that nested calls must stay within, if any.
+    pub(super) fn bounds(&self) -> Option<&CallBounds> {
+        self.bounds.as_ref()
     }
 
     /// One level deeper, with `interface` of the custom policy now being answered.
@@ -61,6 +80,7 @@ impl Delegation {
             custom: self.custom.clone(),
             in_progress,
             depth: self.depth + 1,
+            bounds: self.bounds.clone(),
         }
     }
 

@@ -181,6 +181,19 @@ impl PolicyRegistry {
         }
     }
 
+    /// `limits` as a policy loaded here gets them: within the host's caps and memory budget.
+    pub fn clamp(&self, limits: PolicyLimits) -> PolicyLimits {
+        self.runtime.clamp(limits)
+    }
+
+    /// Whether an AIMPolicy named `name` is installed now.
+    pub fn is_installed(&self, name: &str) -> bool {
+        self.named
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(name)
+    }
+
     /// Compiles and checks `source` without activating it (so its fixtures can run first).
     pub fn load(&self, source: &PolicySource) -> Result<Arc<LoadedPolicy>, PolicyError> {
         self.runtime

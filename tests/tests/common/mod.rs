@@ -5,6 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use aim_api::v1alpha1::AIMService;
+use aim_engine::cluster::registry::RegistryAccess;
 use aim_engine::controller::{self, Settings};
 use aim_engine::policy::{OutputRules, PolicyRegistry, PolicyRuntime, RuntimeConfig};
 use aim_tests::{TestEnv, TestNamespace, fixtures};
@@ -32,6 +33,12 @@ pub fn start_operator(env: &'static TestEnv) {
                 let settings = Settings {
                     operator_namespace: OPERATOR_NAMESPACE.into(),
                     resync_seconds: 60,
+                    // Test registries run on loopback.
+                    registry: RegistryAccess {
+                        allow_private_networks: true,
+                        ..RegistryAccess::default()
+                    },
+                    policy_roots: Vec::new(),
                 };
                 controller::run(client, Arc::new(registry), settings, 4).await;
             });

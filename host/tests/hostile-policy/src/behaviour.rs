@@ -3,7 +3,8 @@
 //! `loop` spins forever, `bomb` allocates until refused, `trap` panics, `huge` returns a 2 MiB
 //! plan, `clusterrole` plans an RBAC ClusterRole, `other-namespace` plans a PVC in
 //! `kube-system`, `read-env` / `read-file` / `connect` report what the sandbox let them see,
-//! `chatty` prints a megabyte; any other name gets a well-formed empty plan.
+//! `chatty` prints a megabyte, `hog` holds 24 MiB until it is stopped, `sleep` sleeps an hour (`std::thread::sleep`), `wait-forever` polls a
+//! pollable that is ready in 584 years, `spam` asks for 100 Events and to be planned again at once; any other name gets a well-formed empty plan.
 
 use serde_json::{Value, json};
 
@@ -19,6 +20,11 @@ pub fn plan(observation: &str) -> Result<String, String> {
     let plan = match name {
         "loop" => spin_forever(),
         "bomb" => allocate_forever(),
+        "hog" => {
+            let hoard = vec![1u8; 24 << 20];
+            std::hint::black_box(&hoard);
+            spin_forever()
+        }
         "trap" => panic!("this policy panics on purpose"),
         "huge" => with_status(json!({"padding": "x".repeat(2 << 20)})),
         "clusterrole" => with_object(json!({
@@ -50,6 +56,21 @@ pub fn plan(observation: &str) -> Result<String, String> {
                 println!("{line}");
             }
             with_status(json!({}))
+        }
+        "spam" => json!({
+            "apiVersion": PLAN_API_VERSION, "apply": [], "status": {},
+            "events": (0..100)
+                .map(|i| json!({"type": "Normal", "reason": "Spam", "message": format!("event {i}")}))
+                .collect::<Vec<_>>(),
+            "requeueAfterSeconds": 0,
+        }),
+        "sleep" => {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+            with_status(json!({"slept": true}))
+        }
+        "wait-forever" => {
+            crate::wait_forever();
+            with_status(json!({"waited": true}))
         }
         _ => with_status(json!({})),
     };
