@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
+use super::pod_rules::PodRulesArgs;
 use crate::controller::{self, NamespaceScope, Settings, Watches};
 use crate::operator::leader::{self, Leadership};
 use crate::operator::{Metrics, Readiness, api_requests, health, signal};
@@ -21,8 +22,8 @@ const LOST_LEASE_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 /// Arguments of `aim-engine run`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Namespace of the operator: cluster-scoped models and templates keep discovery Jobs and read
-    /// pull secrets here, and the leader Lease lives here.
+    /// Namespace of the operator: cluster-scoped models and templates an admin created keep
+    /// discovery Jobs and read pull secrets here, and the leader Lease lives here.
     #[arg(long, env = "AIM_OPERATOR_NAMESPACE", default_value = "aim-system")]
     operator_namespace: String,
     /// Objects of one kind reconciled at the same time.
@@ -56,6 +57,8 @@ pub struct Args {
     /// planned by the default policy, whatever policy its runtime config names.
     #[arg(long, env = "AIM_POLICY_ENGINE", value_enum, default_value_t = PolicyEngine::Wasm)]
     policy_engine: PolicyEngine,
+    #[command(flatten)]
+    pod_rules: PodRulesArgs,
 }
 
 /// Runs the operator. Exits 0 after a signal, non-zero when the lease was lost (so the pod
@@ -94,7 +97,8 @@ async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
         .with_layer(&api_requests::counting_layer(metrics.clone()))
         .build();
     let policies = PolicyRuntime::new(RuntimeConfig::default())?;
-    let registry = PolicyRegistry::new(policies, OutputRules::new(args.operator_namespace.clone()))
+    let rules = OutputRules::new(args.operator_namespace.clone()).with_pods(args.pod_rules.rules());
+    let registry = PolicyRegistry::new(policies, rules)
         .context("loading the embedded default policy")?
         .with_engine(args.policy_engine);
     if args.policy_engine == PolicyEngine::Native {

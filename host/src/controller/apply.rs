@@ -1,16 +1,24 @@
 //! Carrying out a checked plan: server-side apply of every planned object with the owner reference
-//! the plan asked for, deletions, and the subject's finalizers. Objects are applied in plan order
-//! with `force`, one field manager per controller, so each controller owns exactly what it plans.
+//! the plan asked for, deletions, and the subject's finalizers. Objects are applied in plan order,
+//! one field manager per controller, so each controller owns exactly what it plans; but only over
+//! objects the operator manages (see [`super::ownership`]): a name someone else holds stops the
+//! plan with a `NameConflict` on the subject, and a deletion the subject does not control is
+//! skipped with a Warning Event.
 
 use aim_api::policy::plan::{ObjectReference, Owner, Plan, PlannedObject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
+    Preconditions,
 };
+use kube::runtime::events::EventType;
 use kube::{Client, Resource, ResourceExt};
+use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::context::Context;
 use super::error::Error;
+use super::ownership::{self, Existing};
 
 /// Finalizers this operator puts on objects; others' are never touched.
 const OWN_FINALIZERS: [&str; 3] = [
@@ -19,30 +27,42 @@ const OWN_FINALIZERS: [&str; 3] = [
     aim_api::conditions::finalizers::POLICY_CLEANUP,
 ];
 
-/// Applies the plan's objects and deletions for `subject`.
+/// Applies the plan's objects and deletions for `subject`, whose plan was made from
+/// `observation` (where owners other than the subject must be found).
 pub async fn apply_plan<K>(
-    client: &Client,
+    ctx: &Context,
     manager: &str,
     subject: &K,
     plan: &Plan,
+    observation: &impl Serialize,
 ) -> Result<(), Error>
 where
     K: Resource<DynamicType = ()>,
 {
+    // Only plans naming another owner need the observation as a document.
+    let observed = plan
+        .apply
+        .iter()
+        .any(|planned| matches!(planned.owner, Owner::Object(_)))
+        .then(|| serde_json::to_value(observation))
+        .transpose()
+        .map_err(|e| Error::Encoding(e.to_string()))?
+        .unwrap_or_default();
     for planned in &plan.apply {
-        apply_object(client, manager, subject, planned).await?;
+        apply_object(ctx, manager, subject, planned, &observed).await?;
     }
     for reference in &plan.delete {
-        delete(client, reference).await?;
+        delete(ctx, subject, reference).await?;
     }
     Ok(())
 }
 
 async fn apply_object<K>(
-    client: &Client,
+    ctx: &Context,
     manager: &str,
     subject: &K,
     planned: &PlannedObject,
+    observation: &Value,
 ) -> Result<(), Error>
 where
     K: Resource<DynamicType = ()>,
@@ -51,35 +71,148 @@ where
     let owner = match &planned.owner {
         Owner::Subject => Some(owner_reference_to(subject)),
         Owner::None => None,
-        Owner::Object(reference) => Some(owner_reference_by_lookup(client, reference).await?),
+        Owner::Object(reference) => Some(observed_owner(observation, reference)?),
     };
+    let reference = reference_of(&object)?;
+    let existing = existing(ctx, &reference).await?;
+    if let Some(existing) = &existing
+        && let Some(why) = ownership::held_by_other(
+            existing,
+            &reference,
+            subject.meta().namespace.as_deref(),
+            owner.as_ref(),
+        )
+    {
+        return Err(Error::NameConflict(why));
+    }
+    // The creator is recorded once, when the object is made, and kept by every later apply.
+    let created_by = match &existing {
+        Some(existing) => existing
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(aim_api::conditions::labels::CREATED_BY))
+            .cloned(),
+        None => subject.meta().uid.clone(),
+    };
+    ownership::stamp_labels(
+        &mut object,
+        &reference.kind,
+        owner.as_ref(),
+        created_by.as_deref(),
+    );
     if let (Some(owner), Some(metadata)) = (
         owner,
         object.get_mut("metadata").and_then(Value::as_object_mut),
     ) {
         metadata.insert("ownerReferences".into(), json!([owner]));
     }
-    let reference = reference_of(&object)?;
-    let api = dynamic_api(client, &reference);
-    let params = PatchParams::apply(manager).force();
+    let api = dynamic_api(&ctx.client, &reference);
+    // Force moves fields between the operator's own managers; an object that did not exist a
+    // moment ago is created without it, so one made in between by someone else is not taken over.
+    let params = match existing {
+        Some(_) => PatchParams::apply(manager).force(),
+        None => PatchParams::apply(manager),
+    };
     api.patch(&reference.name, &params, &Patch::Apply(&object))
         .await
         .map_err(|e| Error::kube(format!("applying {} {}", reference.kind, reference.name), e))?;
     Ok(())
 }
 
-async fn delete(client: &Client, reference: &ObjectReference) -> Result<(), Error> {
-    match dynamic_api(client, reference)
-        .delete(&reference.name, &DeleteParams::background())
+/// What exists under the planned name: from the watch caches when they hold it (the objects
+/// the operator manages), else from the apiserver.
+async fn existing(ctx: &Context, reference: &ObjectReference) -> Result<Option<Existing>, Error> {
+    if let Some(cached) = ctx.stores.existing(reference) {
+        return Ok(Some(cached));
+    }
+    match dynamic_api(&ctx.client, reference)
+        .get_opt(&reference.name)
         .await
     {
+        Ok(found) => Ok(found.map(|object| Existing {
+            requesting_namespace: object
+                .data
+                .pointer("/spec/requestingNamespace")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            metadata: object.metadata,
+        })),
+        Err(e) => Err(Error::kube(
+            format!("reading {} {}", reference.kind, reference.name),
+            e,
+        )),
+    }
+}
+
+/// Deletes the object `reference` names if `subject` controls it, exactly the version that was
+/// checked (UID precondition); anything else is left alone with a Warning Event.
+async fn delete<K>(ctx: &Context, subject: &K, reference: &ObjectReference) -> Result<(), Error>
+where
+    K: Resource<DynamicType = ()>,
+{
+    let api = dynamic_api(&ctx.client, reference);
+    let current = match api.get_opt(&reference.name).await {
+        Ok(Some(current)) => current,
+        Ok(None) => return Ok(()),
+        Err(e) => {
+            return Err(Error::kube(
+                format!("reading {} {}", reference.kind, reference.name),
+                e,
+            ));
+        }
+    };
+    let subject_uid = subject.meta().uid.clone().unwrap_or_default();
+    if !ownership::controls(&current.metadata, &subject_uid) {
+        let message = format!(
+            "Not deleting {} {}: it was neither created nor is it controlled by this object",
+            reference.kind, reference.name
+        );
+        tracing::warn!(object = %subject.name_any(), %message, "deletion refused");
+        ctx.record(subject, EventType::Warning, "DeletionRefused", &message)
+            .await;
+        return Ok(());
+    }
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: current.metadata.uid.clone(),
+            resource_version: None,
+        }),
+        ..DeleteParams::background()
+    };
+    match api.delete(&reference.name, &params).await {
         Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+        // Gone already, or replaced by another object of the same name since it was read.
+        Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => Ok(()),
         Err(e) => Err(Error::kube(
             format!("deleting {} {}", reference.kind, reference.name),
             e,
         )),
     }
+}
+
+/// The owner reference to an object of the observation; a plan naming any other owner is
+/// refused, so no policy can hang an object on something the operator merely can read.
+fn observed_owner(
+    observation: &Value,
+    reference: &ObjectReference,
+) -> Result<OwnerReference, Error> {
+    let uid = ownership::observed_uid(observation, reference).ok_or_else(|| {
+        Error::Policy(crate::policy::PolicyError::OutputInvalid {
+            detail: format!(
+                "owner {} {:?} is not an object of the observation",
+                reference.kind, reference.name
+            ),
+        })
+    })?;
+    Ok(OwnerReference {
+        api_version: reference.api_version.clone(),
+        kind: reference.kind.clone(),
+        name: reference.name.clone(),
+        uid,
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    })
 }
 
 /// The controller reference to `owner`: the child is garbage-collected with it.
@@ -92,29 +225,6 @@ pub fn owner_reference_to<K: Resource<DynamicType = ()>>(owner: &K) -> OwnerRefe
         controller: Some(true),
         block_owner_deletion: Some(true),
     }
-}
-
-async fn owner_reference_by_lookup(
-    client: &Client,
-    reference: &ObjectReference,
-) -> Result<OwnerReference, Error> {
-    let owner = dynamic_api(client, reference)
-        .get(&reference.name)
-        .await
-        .map_err(|e| {
-            Error::kube(
-                format!("reading owner {} {}", reference.kind, reference.name),
-                e,
-            )
-        })?;
-    Ok(OwnerReference {
-        api_version: reference.api_version.clone(),
-        kind: reference.kind.clone(),
-        name: reference.name.clone(),
-        uid: owner.metadata.uid.unwrap_or_default(),
-        controller: Some(true),
-        block_owner_deletion: Some(true),
-    })
 }
 
 fn reference_of(object: &Value) -> Result<ObjectReference, Error> {

@@ -8,11 +8,13 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::Resource;
 use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
 use super::error::Error;
 use super::events::{EventRecorder, Occurrence};
+use super::released_models::ReleasedModels;
 use super::stores::Stores;
 use crate::operator::Metrics;
 use crate::policy::{PlanFlow, PlanSubject, PolicyRegistry};
@@ -38,6 +40,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// Cancelled when the controllers should stop taking work and let running reconciles finish.
     pub shutdown: CancellationToken,
+    /// Cluster models deleted services let go of, for the model controller.
+    pub released_models: ReleasedModels,
     events: EventRecorder,
 }
 
@@ -61,6 +65,7 @@ impl Context {
             backoff: Backoff::default(),
             metrics: Metrics::default(),
             shutdown: CancellationToken::new(),
+            released_models: ReleasedModels::default(),
         }
     }
 
@@ -80,12 +85,15 @@ impl Context {
         &self,
         flow: PlanFlow,
         observation: &impl Observation,
-        namespace: Option<String>,
+        subject: PlanSubject,
     ) -> Result<Plan, Error> {
         let chosen = observation
             .runtime_configs()
             .and_then(RuntimeConfigs::policy_name);
-        let (result, took) = self.evaluate(flow, observation, chosen, namespace).await;
+        if let Some(policy) = chosen {
+            self.check_policy_allowed(policy, &subject)?;
+        }
+        let (result, took) = self.evaluate(flow, observation, chosen, subject).await;
         let outcome = result.as_ref().map_or_else(Error::reason, |_| "ok");
         self.metrics.policy_evaluation(chosen, flow, outcome, took);
         result
@@ -99,7 +107,7 @@ impl Context {
         flow: PlanFlow,
         observation: &impl Observation,
         chosen: Option<&str>,
-        namespace: Option<String>,
+        subject: PlanSubject,
     ) -> (Result<Plan, Error>, Duration) {
         let started = Instant::now();
         let document = match serde_json::to_string(observation) {
@@ -114,7 +122,7 @@ impl Context {
         let called = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let plan = policies
-                .plan(flow, &document, &PlanSubject { namespace })
+                .plan(flow, &document, &subject)
                 .map_err(Error::from)
                 .and_then(|checked| {
                     serde_json::from_value(checked).map_err(|e| {
@@ -129,6 +137,34 @@ impl Context {
         match called {
             Ok((plan, took)) => (plan, encoding + took),
             Err(_) => (Err(Error::Cancelled), encoding),
+        }
+    }
+
+    /// Refuses an AIMPolicy the subject's namespace (a cluster subject's work namespace) may not
+    /// select. The operator's namespace, whose runtime configs are the admin's, may select any.
+    fn check_policy_allowed(&self, policy: &str, subject: &PlanSubject) -> Result<(), Error> {
+        let operator_namespace = &self.settings.operator_namespace;
+        let namespace = subject
+            .namespace
+            .as_ref()
+            .or(subject.work_namespace.as_ref())
+            .unwrap_or(operator_namespace);
+        if namespace == operator_namespace {
+            return Ok(());
+        }
+        let labels = self
+            .stores
+            .namespaces
+            .get(&ObjectRef::new(namespace))
+            .and_then(|ns| ns.metadata.labels.clone())
+            .unwrap_or_default();
+        if self.policies.admits(policy, &labels) {
+            Ok(())
+        } else {
+            Err(Error::PolicyNotAllowed {
+                policy: policy.to_owned(),
+                namespace: namespace.clone(),
+            })
         }
     }
 
