@@ -723,8 +723,7 @@ async fn the_admission_policy_refuses_unsafe_pod_specs_from_the_operator_account
         .unwrap()
     };
     let mut privileged = restricted.clone();
-    privileged["securityContext"] =
-        json!({"privileged": true, "capabilities": {"drop": ["ALL"]}});
+    privileged["securityContext"] = json!({"privileged": true, "capabilities": {"drop": ["ALL"]}});
     let unsafe_jobs = [
         (
             "privileged",

@@ -1,15 +1,16 @@
-//! Carrying out a checked plan: server-side apply of every planned object with the owner reference
-//! the plan asked for, deletions, and the subject's finalizers. Objects are applied in plan order,
-//! one field manager per controller, so each controller owns exactly what it plans; but only over
-//! objects the operator manages (see [`super::ownership`]): a name someone else holds stops the
-//! plan with a `NameConflict` on the subject, and a deletion the subject does not control is
-//! skipped with a Warning Event.
+//! Carrying out a checked plan: every planned object with the owner reference the plan asked for,
+//! deletions, and the subject's finalizers. Objects are handled in plan order, one field manager
+//! per controller, so each controller owns exactly what it plans. One the operator does not hold
+//! yet is created (a create fails on a taken name, so nobody's object is taken over); one it holds
+//! is server-side applied, but only if the operator wrote it (see [`super::ownership`]): a name
+//! someone else holds stops the plan with a `NameConflict` on the subject. A deletion the subject
+//! does not control is skipped with a Warning Event.
 
 use aim_api::policy::plan::{ObjectReference, Owner, Plan, PlannedObject};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
-    Preconditions,
+    PostParams, Preconditions,
 };
 use kube::runtime::events::EventType;
 use kube::{Client, Resource, ResourceExt};
@@ -67,69 +68,101 @@ async fn apply_object<K>(
 where
     K: Resource<DynamicType = ()>,
 {
-    let mut object = planned.object.clone();
     let owner = match &planned.owner {
         Owner::Subject => Some(owner_reference_to(subject)),
         Owner::None => None,
         Owner::Object(reference) => Some(observed_owner(observation, reference)?),
     };
-    let reference = reference_of(&object)?;
-    let existing = existing(ctx, &reference).await?;
-    if let Some(existing) = &existing
-        && let Some(why) = ownership::held_by_other(
-            existing,
-            &reference,
-            subject.meta().namespace.as_deref(),
-            owner.as_ref(),
-        )
-    {
+    let reference = reference_of(&planned.object)?;
+    let api = dynamic_api(&ctx.client, &reference);
+    let existing = match ctx.stores.existing(&reference) {
+        Some(cached) => cached,
+        // Not one the operator holds (or not yet in its cache): create it, which fails if the
+        // name is taken; only then is it read, to see whose it is.
+        None => {
+            let object = stamped(
+                planned,
+                &reference,
+                owner.as_ref(),
+                subject.meta().uid.as_deref(),
+            );
+            let new = serde_json::from_value::<DynamicObject>(object)
+                .map_err(|e| Error::InvalidObject(format!("planned {}: {e}", reference.kind)))?;
+            let params = PostParams {
+                field_manager: Some(manager.to_owned()),
+                ..PostParams::default()
+            };
+            match api.create(&params, &new).await {
+                Ok(_) => return Ok(()),
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    read_existing(&api, &reference).await?.ok_or_else(|| {
+                        Error::NameConflict(format!(
+                            "{} {} was being created and deleted at once; trying again",
+                            reference.kind, reference.name
+                        ))
+                    })?
+                }
+                Err(e) => {
+                    return Err(Error::kube(
+                        format!("creating {} {}", reference.kind, reference.name),
+                        e,
+                    ));
+                }
+            }
+        }
+    };
+    if let Some(why) = ownership::held_by_other(
+        &existing,
+        &reference,
+        subject.meta().namespace.as_deref(),
+        owner.as_ref(),
+    ) {
         return Err(Error::NameConflict(why));
     }
     // The creator is recorded once, when the object is made, and kept by every later apply.
-    let created_by = match &existing {
-        Some(existing) => existing
-            .metadata
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(aim_api::conditions::labels::CREATED_BY))
-            .cloned(),
-        None => subject.meta().uid.clone(),
-    };
-    ownership::stamp_labels(
-        &mut object,
-        &reference.kind,
-        owner.as_ref(),
-        created_by.as_deref(),
-    );
+    let created_by = existing
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(aim_api::conditions::labels::CREATED_BY))
+        .cloned();
+    let object = stamped(planned, &reference, owner.as_ref(), created_by.as_deref());
+    // Force moves fields between the operator's own managers (every writer it applies over is
+    // one of them, checked above).
+    api.patch(
+        &reference.name,
+        &PatchParams::apply(manager).force(),
+        &Patch::Apply(&object),
+    )
+    .await
+    .map_err(|e| Error::kube(format!("applying {} {}", reference.kind, reference.name), e))?;
+    Ok(())
+}
+
+/// The planned object with the host's labels and the owner reference.
+fn stamped(
+    planned: &PlannedObject,
+    reference: &ObjectReference,
+    owner: Option<&OwnerReference>,
+    created_by: Option<&str>,
+) -> Value {
+    let mut object = planned.object.clone();
+    ownership::stamp_labels(&mut object, &reference.kind, owner, created_by);
     if let (Some(owner), Some(metadata)) = (
         owner,
         object.get_mut("metadata").and_then(Value::as_object_mut),
     ) {
         metadata.insert("ownerReferences".into(), json!([owner]));
     }
-    let api = dynamic_api(&ctx.client, &reference);
-    // Force moves fields between the operator's own managers; an object that did not exist a
-    // moment ago is created without it, so one made in between by someone else is not taken over.
-    let params = match existing {
-        Some(_) => PatchParams::apply(manager).force(),
-        None => PatchParams::apply(manager),
-    };
-    api.patch(&reference.name, &params, &Patch::Apply(&object))
-        .await
-        .map_err(|e| Error::kube(format!("applying {} {}", reference.kind, reference.name), e))?;
-    Ok(())
+    object
 }
 
-/// What exists under the planned name: from the watch caches when they hold it (the objects
-/// the operator manages), else from the apiserver.
-async fn existing(ctx: &Context, reference: &ObjectReference) -> Result<Option<Existing>, Error> {
-    if let Some(cached) = ctx.stores.existing(reference) {
-        return Ok(Some(cached));
-    }
-    match dynamic_api(&ctx.client, reference)
-        .get_opt(&reference.name)
-        .await
-    {
+/// What exists under `reference`'s name, read from the apiserver.
+async fn read_existing(
+    api: &Api<DynamicObject>,
+    reference: &ObjectReference,
+) -> Result<Option<Existing>, Error> {
+    match api.get_opt(&reference.name).await {
         Ok(found) => Ok(found.map(|object| Existing {
             requesting_namespace: object
                 .data

@@ -4,7 +4,9 @@
 //! non-root user, a `RuntimeDefault` or `Localhost` seccomp profile, only the volume types and
 //! sysctls the profile allows. Containers KServe or the kubelet add later are theirs to answer for.
 
-use k8s_openapi::api::core::v1::{Container, PodSecurityContext, PodSpec, SecurityContext};
+use k8s_openapi::api::core::v1::{
+    Container, PodSecurityContext, PodSpec, SELinuxOptions, SecurityContext,
+};
 
 /// Volume sources the restricted profile allows.
 const ALLOWED_VOLUME_SOURCES: [&str; 8] = [
@@ -124,50 +126,86 @@ fn pod_level(spec: &PodSpec) -> Option<String> {
     spec.security_context.as_ref().and_then(pod_context)
 }
 
-fn pod_context(context: &PodSecurityContext) -> Option<String> {
-    if context.run_as_non_root == Some(false) {
-        return Some("sets runAsNonRoot: false".to_string());
-    }
-    if context.run_as_user == Some(0) {
-        return Some("runs as user 0 (root)".to_string());
-    }
-    if let Some(kind) = context.seccomp_profile.as_ref().map(|p| p.type_.as_str())
-        && !matches!(kind, "RuntimeDefault" | "Localhost")
-    {
-        return Some(format!("sets seccomp profile {kind}"));
-    }
-    if context
-        .app_armor_profile
-        .as_ref()
-        .is_some_and(|p| p.type_ == "Unconfined")
-    {
-        return Some("runs without AppArmor".to_string());
-    }
-    if let Some(why) = context.se_linux_options.as_ref().and_then(selinux) {
-        return Some(why);
-    }
-    if context
-        .windows_options
-        .as_ref()
-        .and_then(|w| w.host_process)
-        == Some(true)
-    {
-        return Some("runs as a Windows host process".to_string());
-    }
-    context
-        .sysctls
-        .iter()
-        .flatten()
-        .find(|sysctl| !SAFE_SYSCTLS.contains(&sysctl.name.as_str()))
-        .map(|sysctl| {
-            format!(
-                "sets sysctl {}, which is not one of the safe ones",
-                sysctl.name
-            )
-        })
+/// The settings a pod and a container both have, checked the same way at either level.
+struct SharedSettings<'a> {
+    run_as_non_root: Option<bool>,
+    run_as_user: Option<i64>,
+    seccomp: Option<&'a str>,
+    app_armor: Option<&'a str>,
+    se_linux: Option<&'a SELinuxOptions>,
+    host_process: Option<bool>,
 }
 
-fn selinux(options: &k8s_openapi::api::core::v1::SELinuxOptions) -> Option<String> {
+impl<'a> SharedSettings<'a> {
+    fn of_pod(context: &'a PodSecurityContext) -> Self {
+        SharedSettings {
+            run_as_non_root: context.run_as_non_root,
+            run_as_user: context.run_as_user,
+            seccomp: context.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+            app_armor: context.app_armor_profile.as_ref().map(|p| p.type_.as_str()),
+            se_linux: context.se_linux_options.as_ref(),
+            host_process: context
+                .windows_options
+                .as_ref()
+                .and_then(|w| w.host_process),
+        }
+    }
+
+    fn of_container(context: &'a SecurityContext) -> Self {
+        SharedSettings {
+            run_as_non_root: context.run_as_non_root,
+            run_as_user: context.run_as_user,
+            seccomp: context.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+            app_armor: context.app_armor_profile.as_ref().map(|p| p.type_.as_str()),
+            se_linux: context.se_linux_options.as_ref(),
+            host_process: context
+                .windows_options
+                .as_ref()
+                .and_then(|w| w.host_process),
+        }
+    }
+
+    /// What these settings do that the profile forbids.
+    fn violation(&self) -> Option<String> {
+        if self.run_as_non_root == Some(false) {
+            return Some("sets runAsNonRoot: false".to_string());
+        }
+        if self.run_as_user == Some(0) {
+            return Some("runs as user 0 (root)".to_string());
+        }
+        if let Some(kind) = self
+            .seccomp
+            .filter(|kind| !matches!(*kind, "RuntimeDefault" | "Localhost"))
+        {
+            return Some(format!("sets seccomp profile {kind}"));
+        }
+        if self.app_armor == Some("Unconfined") {
+            return Some("runs without AppArmor".to_string());
+        }
+        if self.host_process == Some(true) {
+            return Some("runs as a Windows host process".to_string());
+        }
+        self.se_linux.and_then(selinux)
+    }
+}
+
+fn pod_context(context: &PodSecurityContext) -> Option<String> {
+    SharedSettings::of_pod(context).violation().or_else(|| {
+        context
+            .sysctls
+            .iter()
+            .flatten()
+            .find(|sysctl| !SAFE_SYSCTLS.contains(&sysctl.name.as_str()))
+            .map(|sysctl| {
+                format!(
+                    "sets sysctl {}, which is not one of the safe ones",
+                    sysctl.name
+                )
+            })
+    })
+}
+
+fn selinux(options: &SELinuxOptions) -> Option<String> {
     let kind = options.type_.as_deref().unwrap_or_default();
     if !SELINUX_TYPES.contains(&kind) {
         return Some(format!("sets SELinux type {kind}"));
@@ -211,12 +249,6 @@ fn explicit_violation(context: &SecurityContext) -> Option<String> {
     {
         return Some(format!("adds capability {added}"));
     }
-    if context.run_as_non_root == Some(false) {
-        return Some("sets runAsNonRoot: false".to_string());
-    }
-    if context.run_as_user == Some(0) {
-        return Some("runs as user 0 (root)".to_string());
-    }
     if context
         .proc_mount
         .as_deref()
@@ -224,27 +256,7 @@ fn explicit_violation(context: &SecurityContext) -> Option<String> {
     {
         return Some("unmasks /proc".to_string());
     }
-    if let Some(kind) = context.seccomp_profile.as_ref().map(|p| p.type_.as_str())
-        && !matches!(kind, "RuntimeDefault" | "Localhost")
-    {
-        return Some(format!("sets seccomp profile {kind}"));
-    }
-    if context
-        .app_armor_profile
-        .as_ref()
-        .is_some_and(|p| p.type_ == "Unconfined")
-    {
-        return Some("runs without AppArmor".to_string());
-    }
-    if context
-        .windows_options
-        .as_ref()
-        .and_then(|w| w.host_process)
-        == Some(true)
-    {
-        return Some("runs as a Windows host process".to_string());
-    }
-    context.se_linux_options.as_ref().and_then(selinux)
+    SharedSettings::of_container(context).violation()
 }
 
 /// What the profile demands that neither the container nor its pod sets.

@@ -67,6 +67,13 @@ struct ComponentScaling {
     timeout: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     canary_traffic_percent: Option<i64>,
+    #[serde(flatten)]
+    pod_metadata: PodMetadata,
+}
+
+/// Labels and annotations KServe puts on the pods of a component or runtime.
+#[derive(Serialize, Deserialize)]
+struct PodMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     labels: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,10 +139,8 @@ struct CheckedRuntimeSpec {
     grpc_endpoint: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     grpc_data_endpoint: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    labels: Option<BTreeMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    annotations: Option<BTreeMap<String, String>>,
+    #[serde(flatten)]
+    pod_metadata: PodMetadata,
 }
 
 #[derive(Serialize, Deserialize)]
