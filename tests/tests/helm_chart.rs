@@ -442,6 +442,8 @@ const NEEDED: &[(&str, &str, &str, Option<&str>)] = &[
     ("watch", "aim.silogen.ai", "aimpolicies", None),
     ("patch", "aim.silogen.ai", "aimpolicies", None),
     ("list", "", "configmaps", Some("")),
+    // Namespace labels: which namespaces may select an AIMPolicy (controller/context.rs).
+    ("watch", "", "namespaces", None),
     // Discovery results, pull secrets, storage classes, Events.
     ("get", "", "pods/log", None),
     ("list", "", "pods", None),
@@ -463,6 +465,7 @@ const NOT_NEEDED: &[(&str, &str, &str, Option<&str>)] = &[
     ("watch", "", "secrets", None),
     ("create", "", "pods", None),
     ("delete", "", "nodes", None),
+    ("patch", "", "namespaces", None),
     ("list", "", "configmaps", Some("kube-system")),
     (
         "create",
