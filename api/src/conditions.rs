@@ -245,6 +245,13 @@ pub mod labels {
     pub const APP_NAME: &str = "app.kubernetes.io/name";
     pub const APP_COMPONENT: &str = "app.kubernetes.io/component";
     pub const APP_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+    /// Stamped by the host on every object it applies with an owner: the owner's kind.
+    pub const OWNER_KIND: &str = "aim.silogen.ai/owner-kind";
+    /// Stamped by the host on every object it applies with an owner: the owner's UID.
+    pub const OWNER_UID: &str = "aim.silogen.ai/owner-uid";
+    /// Stamped by the host on every object it creates: the UID of the subject whose plan created
+    /// it. Only that subject's plans may delete it.
+    pub const CREATED_BY: &str = "aim.silogen.ai/created-by";
 }
 
 /// Annotation keys the operator writes and reads.
@@ -287,6 +294,8 @@ pub mod events {
 pub mod label_values {
     /// `app.kubernetes.io/managed-by` of most objects.
     pub const MANAGED_BY_AIM_CONTROLLER: &str = "aim-controller";
+    /// `app.kubernetes.io/managed-by` of services' temporary model volumes.
+    pub const MANAGED_BY_SERVICE_CONTROLLER: &str = "aim-service-controller";
     /// `app.kubernetes.io/managed-by` of model-cache volumes and download jobs.
     pub const MANAGED_BY_MODEL_CACHE_CONTROLLER: &str = "modelcache-controller";
     /// `app.kubernetes.io/name` of discovery jobs.

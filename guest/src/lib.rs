@@ -11,6 +11,7 @@ pub mod hash;
 pub mod names;
 pub mod paths;
 pub mod planner;
+pub mod pod_security;
 pub mod quantity;
 pub mod resource_names;
 pub mod runtime_config;

@@ -12,9 +12,8 @@ mod support;
 
 use std::time::Duration;
 
-use aim_api::policy::plan::{ObjectReference, Plan};
 use aim_api::v1alpha1::AIMService;
-use aim_engine::controller::apply::{apply_plan, sync_finalizers};
+use aim_engine::controller::apply::sync_finalizers;
 use aim_engine::controller::status::write_status;
 use aim_tests::fixtures::{self, inference_service_api};
 use aim_tests::scale::Scrape;
@@ -279,30 +278,6 @@ async fn a_foreign_finalizer_survives_the_operators_and_holds_deletion() {
         .await
         .unwrap();
     aim_tests::wait_for_deletion(&services, "chat", TIMEOUT)
-        .await
-        .unwrap();
-}
-
-// `controller/apply.rs`: deleting what is already gone (a plan made from a cache that had not
-// seen the deletion yet) is done, not a failure.
-#[tokio::test]
-async fn a_planned_deletion_of_an_object_already_gone_succeeds() {
-    let env = TestEnv::shared().await.unwrap();
-    let ns = TestNamespace::create(env).await.unwrap();
-    let service = unwatched_service(&ns, &[]).await;
-    let plan = Plan {
-        api_version: "aim.silogen.ai/plan/v1".to_owned(),
-        delete: vec![ObjectReference {
-            api_version: "gateway.networking.k8s.io/v1".to_owned(),
-            kind: "HTTPRoute".to_owned(),
-            name: "chat-route".to_owned(),
-            namespace: Some(ns.name().to_owned()),
-        }],
-        ..Plan::default()
-    };
-    let routes = fixtures::http_route_api(ns.client(), ns.name());
-    assert!(routes.get_opt("chat-route").await.unwrap().is_none());
-    apply_plan(&ns.client(), "aim-service-controller", &service, &plan)
         .await
         .unwrap();
 }

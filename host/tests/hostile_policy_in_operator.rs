@@ -1,10 +1,13 @@
 //! A hostile custom policy in the running operator: the `aim-engine run` binary loads an
 //! AIMPolicy that loops, sleeps, waits on a pollable forever, exhausts memory, traps, answers with
-//! megabytes, or plans a ClusterRole or an object in another namespace, depending on the service's
-//! name. Each service using it gets the typed reason on its `Failure` condition and a Warning
-//! Event; a service next to them on the default policy carries on; the operator counts every
-//! failure in its metrics and never stops. A policy that sleeps while it is loaded stalls neither
-//! the policy controller, nor the operator's start-up after a restart, nor its shutdown.
+//! megabytes, plans a ClusterRole, an object in another namespace, a privileged or host-reaching
+//! pod, a pod running as the operator's own ServiceAccount, a field the host cannot check, or an
+//! owner it never observed, depending on the service's name. Each service using it gets the typed
+//! reason on its `Failure` condition and a Warning Event; a service next to them on the default
+//! policy carries on; the operator counts every failure in its metrics and never stops. A plan
+//! deleting what its subject does not control deletes nothing; a plan leaving out the host's labels
+//! gets them anyway. A policy that sleeps while it is loaded stalls neither the policy controller,
+//! nor the operator's start-up after a restart, nor its shutdown.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -26,7 +29,7 @@ use support::{hostile_policy_wasm, sleepy_info_policy_wasm};
 const TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Each behaviour of the hostile policy (chosen by service name) and the reason it must produce.
-const BEHAVIOURS: [(&str, &str); 8] = [
+const BEHAVIOURS: [(&str, &str); 13] = [
     ("loop", "PolicyTimeout"),
     ("sleep", "PolicyTimeout"),
     ("wait-forever", "PolicyTimeout"),
@@ -35,7 +38,15 @@ const BEHAVIOURS: [(&str, &str); 8] = [
     ("huge", "PolicyOutputInvalid"),
     ("clusterrole", "PolicyOutputInvalid"),
     ("other-namespace", "PolicyOutputInvalid"),
+    ("privileged-job", "PolicyOutputInvalid"),
+    ("host-path", "PolicyOutputInvalid"),
+    ("operator-account", "PolicyOutputInvalid"),
+    ("transformer", "PolicyOutputInvalid"),
+    ("foreign-owner", "PolicyOutputInvalid"),
 ];
+
+/// Behaviours whose plans the host carries out, minus what it refuses.
+const TOLERATED: [&str; 2] = ["delete-foreign", "unlabelled"];
 
 #[tokio::test]
 async fn a_hostile_policy_fails_only_its_own_services_with_typed_reasons() {
@@ -54,8 +65,20 @@ async fn a_hostile_policy_fails_only_its_own_services_with_typed_reasons() {
 
     // A bystander on the default policy, with what it needs to create its InferenceService.
     fixtures::create_model_and_template(ns).await.unwrap();
+    // A claim the hostile plan deletes although nothing of the operator's made it.
+    let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = ns.api();
+    let bystander_data = serde_json::from_value(json!({
+        "metadata": {"name": "bystander-data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    }))
+    .unwrap();
+    claims
+        .create(&kube::api::PostParams::default(), &bystander_data)
+        .await
+        .unwrap();
     let services: Api<AIMService> = ns.api();
-    for (service, _) in BEHAVIOURS {
+    let names = BEHAVIOURS.iter().map(|(name, _)| *name).chain(TOLERATED);
+    for service in names {
         fixtures::create_aim(ns, json!({
             "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": service},
             "spec": {"model": {"ref": "llama"}, "runtimeConfigName": "hostile"}
@@ -90,6 +113,33 @@ async fn a_hostile_policy_fails_only_its_own_services_with_typed_reasons() {
     let stolen: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
         Api::namespaced(ns.client(), "kube-system");
     assert!(stolen.get_opt("stolen").await.unwrap().is_none());
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = ns.api();
+    for job in ["escalate", "borrow"] {
+        assert!(jobs.get_opt(job).await.unwrap().is_none(), "{job}");
+    }
+    assert!(
+        isvcs_named(ns, &["host-path", "transformer"])
+            .await
+            .is_empty()
+    );
+    assert!(claims.get_opt("foreign-owner").await.unwrap().is_none());
+
+    // The claim it may apply carries the labels the operator's caches select on, whatever the
+    // plan left out.
+    let unlabelled = wait_for(&claims, "unlabelled-data", TIMEOUT, |_| true)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    let labels = unlabelled.metadata.labels.unwrap_or_default();
+    assert_eq!(
+        labels
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("aim-controller")
+    );
+    assert_eq!(
+        labels.get("aim.silogen.ai/owner-kind").map(String::as_str),
+        Some("AIMService")
+    );
 
     // The bystander went on to its InferenceService.
     let isvcs = inference_service_api(ns.client(), ns.name());
@@ -99,6 +149,30 @@ async fn a_hostile_policy_fails_only_its_own_services_with_typed_reasons() {
 
     // A Warning Event per reason, and every failure counted for the policy.
     let events: Api<Event> = ns.api();
+    let refused = |e: &Event| {
+        e.reason.as_deref() == Some("DeletionRefused")
+            && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("delete-foreign")
+    };
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while !events
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .any(refused)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no DeletionRefused Event; log:\n{}",
+            operator.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        claims.get_opt("bystander-data").await.unwrap().is_some(),
+        "a claim the service does not control is not deleted"
+    );
     let warnings = events.list(&ListParams::default()).await.unwrap().items;
     for (service, reason) in BEHAVIOURS {
         assert!(
@@ -306,4 +380,16 @@ async fn a_plan_can_neither_flood_events_nor_requeue_in_a_loop() {
     for (policies, name) in [(spam_policies, spam_policy), (calm_policies, calm_policy)] {
         operator.delete_policy(&policies, &name).await;
     }
+}
+
+/// Those of `names` that exist as InferenceServices in `ns`.
+async fn isvcs_named(ns: &TestNamespace, names: &[&str]) -> Vec<String> {
+    let isvcs = inference_service_api(ns.client(), ns.name());
+    let mut found = Vec::new();
+    for name in names {
+        if isvcs.get_opt(name).await.unwrap().is_some() {
+            found.push((*name).to_owned());
+        }
+    }
+    found
 }

@@ -369,3 +369,64 @@ async fn a_runtime_config_naming_an_inactive_policy_leaves_the_service_untouched
     };
     assert_eq!(kept(&after.conditions), kept(&before.conditions));
 }
+
+/// An AIMPolicy decides what the operator creates; only the namespaces its `namespaceSelector`
+/// selects may choose it, and a namespace outside it is told so and changes nothing.
+#[tokio::test]
+async fn only_the_namespaces_an_aim_policy_selects_may_choose_it() {
+    let ns = namespace().await;
+    let name = format!("{}-selective", ns.name());
+    let wasm = team_routes_wasm();
+    upload(&ns, &name, wasm).await;
+    let label = "aim.example.com/policy-tenant";
+    let policies = create_policy(
+        &ns,
+        &name,
+        json!({"source": {"configMap": {"name": name}}, "digest": fixtures::policy_digest(wasm),
+               "namespaceSelector": {"matchLabels": {label: ns.name()}}}),
+    )
+    .await;
+    wait_for(&policies, &name, TIMEOUT, |p| {
+        policy_state(p) == Some("Active")
+    })
+    .await
+    .unwrap();
+    routed_service(&ns).await;
+    let routes = fixtures::http_route_api(ns.client(), ns.name());
+    let default_path = format!("/{}/chat", ns.name());
+    wait_for(&routes, "chat-route", TIMEOUT, |r| {
+        fixtures::http_route_path(r) == default_path
+    })
+    .await
+    .unwrap();
+
+    select_policy(&ns, &name).await;
+    let services: Api<AIMService> = ns.api();
+    wait_for(&services, "chat", TIMEOUT, |s| {
+        condition(s, "Failure").is_some_and(|c| c.1 == "PolicyNotAllowed")
+    })
+    .await
+    .unwrap();
+    let route = routes.get("chat-route").await.unwrap();
+    assert_eq!(fixtures::http_route_path(&route), default_path);
+
+    let namespaces: Api<Namespace> = Api::all(ns.client());
+    namespaces
+        .patch(
+            ns.name(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {label: ns.name()}}})),
+        )
+        .await
+        .unwrap();
+    let team_path = format!("/teams/search/{}/chat", ns.name());
+    wait_for(&routes, "chat-route", TIMEOUT, |r| {
+        fixtures::http_route_path(r) == team_path
+    })
+    .await
+    .unwrap();
+    policies
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+}

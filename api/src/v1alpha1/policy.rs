@@ -2,7 +2,7 @@
 //! because a policy decides what the operator creates; only cluster admins may install one.
 //! The component is pinned by its sha256, so the bytes that run are the bytes that were reviewed.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,11 @@ pub struct AIMPolicySpec {
     /// Fixtures the component must pass before it is activated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixtures: Option<AIMPolicyFixtures>,
+    /// The namespaces whose runtime configs may select this policy, by their labels (`{}`
+    /// selects every namespace). Unset, only the operator's own namespace may: a policy decides
+    /// what the operator creates, so an admin says for whom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<LabelSelector>,
 }
 
 /// Default per-call deadline of a policy, in milliseconds.

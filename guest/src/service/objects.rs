@@ -14,8 +14,8 @@ use aim_api::v1alpha1::{
 use k8s_openapi::api::core::v1::{
     Affinity, EnvVar, LocalObjectReference, NodeAffinity, NodeSelector, NodeSelectorRequirement,
     NodeSelectorTerm, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PersistentVolumeClaimVolumeSource, ResourceRequirements, Volume, VolumeMount,
-    VolumeResourceRequirements,
+    PersistentVolumeClaimVolumeSource, PodSecurityContext, ResourceRequirements, Volume,
+    VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -23,6 +23,7 @@ use super::freshness;
 use super::template::{ResolvedTemplate, enum_text};
 use crate::cluster_gpus::amd_device_ids;
 use crate::names::sanitize_label_value;
+use crate::pod_security::{NON_ROOT_USER, restricted_container, restricted_pod};
 use crate::quantity::{bytes_of, gibibytes_rounded_up};
 use crate::resource_names::{cache_volume_name, temp_cache_pvc_name};
 use crate::runtime_config::EffectiveRuntimeConfig;
@@ -253,6 +254,10 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
                     &config.image_pull_secrets,
                 ]),
                 affinity: gpu_model.as_deref().and_then(gpu_affinity),
+                security_context: Some(PodSecurityContext {
+                    fs_group: Some(NON_ROOT_USER),
+                    ..restricted_pod(NON_ROOT_USER)
+                }),
                 model: Some(ModelSpec {
                     model_format: ModelFormat {
                         name: "aim".to_owned(),
@@ -270,6 +275,7 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
                         ],
                     )),
                     volume_mounts: mounts,
+                    security_context: Some(restricted_container()),
                 }),
                 volumes,
             },

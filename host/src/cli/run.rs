@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
+use super::pod_rules::PodRulesArgs;
 use crate::cluster::registry::RegistryAccess;
 use crate::controller::{self, NamespaceScope, Settings, Watches};
 use crate::operator::leader::{self, Leadership};
@@ -34,8 +35,8 @@ const BLOCKING_THREADS_GRACE: Duration = Duration::from_secs(3);
 /// Arguments of `aim-engine run`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Namespace of the operator: cluster-scoped models and templates keep discovery Jobs and read
-    /// pull secrets here, and the leader Lease lives here.
+    /// Namespace of the operator: cluster-scoped models and templates an admin created keep
+    /// discovery Jobs and read pull secrets here, and the leader Lease lives here.
     #[arg(long, env = "AIM_OPERATOR_NAMESPACE", default_value = "aim-system")]
     operator_namespace: String,
     /// Objects of one kind reconciled at the same time.
@@ -95,6 +96,8 @@ pub struct Args {
     /// Seconds one registry read (an image inspection, a policy image pull) may take in all.
     #[arg(long, env = "AIM_REGISTRY_TIMEOUT_SECONDS", default_value_t = 60)]
     registry_timeout_seconds: u64,
+    #[command(flatten)]
+    pod_rules: PodRulesArgs,
 }
 
 /// Runs the operator. Exits 0 after a signal, non-zero when the lease was lost (so the pod
@@ -147,7 +150,8 @@ async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
         cache_max_bytes: args.policy_cache_max_mib.saturating_mul(1 << 20),
         ..RuntimeConfig::default()
     })?;
-    let registry = PolicyRegistry::new(policies, OutputRules::new(args.operator_namespace.clone()))
+    let rules = OutputRules::new(args.operator_namespace.clone()).with_pods(args.pod_rules.rules());
+    let registry = PolicyRegistry::new(policies, rules)
         .context("loading the embedded default policy")?
         .with_engine(args.policy_engine);
     if args.policy_engine == PolicyEngine::Native {

@@ -9,11 +9,13 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::Resource;
 use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
 use super::error::Error;
 use super::events::{EventRecorder, Occurrence};
+use super::released_models::ReleasedModels;
 use super::stores::Stores;
 use crate::cluster::registry::RegistryAccess;
 use crate::operator::Metrics;
@@ -58,6 +60,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// Cancelled when the controllers should stop taking work and let running reconciles finish.
     pub shutdown: CancellationToken,
+    /// Cluster models deleted services let go of, for the model controller.
+    pub released_models: ReleasedModels,
     events: EventRecorder,
 }
 
@@ -81,6 +85,7 @@ impl Context {
             backoff: Backoff::default(),
             metrics: Metrics::default(),
             shutdown: CancellationToken::new(),
+            released_models: ReleasedModels::default(),
         }
     }
 
@@ -100,12 +105,15 @@ impl Context {
         &self,
         flow: PlanFlow,
         observation: &impl Observation,
-        namespace: Option<String>,
+        subject: PlanSubject,
     ) -> Result<Plan, Error> {
         let chosen = observation
             .runtime_configs()
             .and_then(RuntimeConfigs::policy_name);
-        let (result, took) = self.evaluate(flow, observation, chosen, namespace).await;
+        if let Some(policy) = chosen {
+            self.check_policy_allowed(policy, &subject)?;
+        }
+        let (result, took) = self.evaluate(flow, observation, chosen, subject).await;
         let outcome = result.as_ref().map_or_else(Error::reason, |_| "ok");
         self.metrics
             .policy_evaluation(self.policy_label(chosen), flow, outcome, took);
@@ -132,7 +140,7 @@ impl Context {
         flow: PlanFlow,
         observation: &impl Observation,
         chosen: Option<&str>,
-        namespace: Option<String>,
+        subject: PlanSubject,
     ) -> (Result<Plan, Error>, Duration) {
         let started = Instant::now();
         let document = match serde_json::to_string(observation) {
@@ -149,7 +157,7 @@ impl Context {
             tokio::task::spawn_blocking(move || {
                 let started = Instant::now();
                 let plan = policies
-                    .plan(flow, &document, &PlanSubject { namespace })
+                    .plan(flow, &document, &subject)
                     .map_err(Error::from)
                     .and_then(|checked| {
                         serde_json::from_value(checked).map_err(|e| {
@@ -171,6 +179,35 @@ impl Context {
                 };
                 (Err(Error::Policy(timeout)), encoding + PLAN_TIMEOUT)
             }
+        }
+    }
+
+    /// Refuses an AIMPolicy the subject's namespace (a cluster subject's work namespace) may not
+    /// select. The operator's namespace, whose runtime configs are the admin's, may select any.
+    fn check_policy_allowed(&self, policy: &str, subject: &PlanSubject) -> Result<(), Error> {
+        let operator_namespace = &self.settings.operator_namespace;
+        let namespace = subject
+            .namespace
+            .as_ref()
+            .or(subject.work_namespace.as_ref())
+            .unwrap_or(operator_namespace);
+        // A policy that is not active is reported as such when it is asked for.
+        if namespace == operator_namespace || self.policies.for_policy(Some(policy)).is_none() {
+            return Ok(());
+        }
+        let labels = self
+            .stores
+            .namespaces
+            .get(&ObjectRef::new(namespace))
+            .and_then(|ns| ns.metadata.labels.clone())
+            .unwrap_or_default();
+        if self.policies.admits(policy, &labels) {
+            Ok(())
+        } else {
+            Err(Error::PolicyNotAllowed {
+                policy: policy.to_owned(),
+                namespace: namespace.clone(),
+            })
         }
     }
 

@@ -29,6 +29,15 @@ pub enum Error {
         "the runtime config selects AIMPolicy {0:?}, which is not active (see its status); existing objects are left as they are"
     )]
     PolicyUnavailable(String),
+    /// A planned object's name is held by an object the operator does not manage (or that is
+    /// another subject's); nothing is applied over it.
+    #[error("{0}")]
+    NameConflict(String),
+    /// The runtime config selects an AIMPolicy that does not allow the subject's namespace.
+    #[error(
+        "the runtime config selects AIMPolicy {policy:?}, whose namespaceSelector does not select namespace {namespace:?}; existing objects are left as they are"
+    )]
+    PolicyNotAllowed { policy: String, namespace: String },
     /// Fetching, verifying, compiling or testing an AIMPolicy's component failed.
     #[error("{message}")]
     PolicySource {
@@ -47,6 +56,8 @@ impl Error {
             Self::Cancelled => "Cancelled",
             Self::Encoding(_) => "ObservationInvalid",
             Self::PolicyUnavailable(_) => "PolicyUnavailable",
+            Self::NameConflict(_) => "NameConflict",
+            Self::PolicyNotAllowed { .. } => "PolicyNotAllowed",
             Self::PolicySource { reason, .. } => reason,
         }
     }

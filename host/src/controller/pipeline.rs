@@ -15,7 +15,7 @@ use super::apply::{apply_plan, sync_finalizers};
 use super::context::Context;
 use super::error::Error;
 use super::status::{with_failure, write_status};
-use crate::policy::PlanFlow;
+use crate::policy::{PlanFlow, PlanSubject};
 use aim_api::policy::observation::Observation;
 
 /// The shortest wait before a converged object is reconciled again, whatever its plan asks: a
@@ -31,18 +31,24 @@ pub struct Flow {
 }
 
 /// Plans `subject` from `observation` and carries the plan out; `api` addresses the subject.
+/// `acting_for` is the namespace a cluster-scoped subject works in, when not the operator's (a
+/// cluster model created for a namespace, and its templates).
 pub async fn reconcile<K>(
     ctx: &Context,
     flow: &Flow,
     api: &Api<K>,
     subject: &K,
     observation: &impl Observation,
+    acting_for: Option<&str>,
 ) -> Result<Action, Error>
 where
     K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
-    let namespace = subject.namespace();
-    let plan = match ctx.plan(flow.plan, observation, namespace).await {
+    let plan_subject = PlanSubject {
+        namespace: subject.namespace(),
+        work_namespace: acting_for.map(str::to_owned),
+    };
+    let plan = match ctx.plan(flow.plan, observation, plan_subject).await {
         Ok(plan) => plan,
         Err(error) => return Err(report(ctx, flow, api, subject, error).await),
     };
@@ -50,7 +56,7 @@ where
     if !deleting {
         sync_finalizers(api, subject, &plan.finalizers).await?;
     }
-    if let Err(error) = apply_plan(&ctx.client, flow.manager, subject, &plan).await {
+    if let Err(error) = apply_plan(ctx, flow.manager, subject, &plan, observation).await {
         return Err(report(ctx, flow, api, subject, error).await);
     }
     if deleting {

@@ -135,6 +135,9 @@ pub async fn reconcile(policy: Arc<AIMPolicy>, ctx: Arc<Context>) -> Result<Acti
         &[finalizers::POLICY_CLEANUP.to_owned()],
     )
     .await?;
+    // Who may select it changes with the spec, whether or not the component does.
+    ctx.policies
+        .set_namespace_selector(&name, policy.spec.namespace_selector.clone());
 
     let before = installed(&ctx, &name);
     let progress = activate(&ctx, &policy).await;

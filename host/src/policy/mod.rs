@@ -40,7 +40,7 @@ pub use bindings::{
     SelectionRequest, TemplateScope,
 };
 pub use cache::{CacheOutcome, DEFAULT_CACHE_MAX_BYTES, default_cache_dir};
-pub use checks::{OutputRules, PlanSubject};
+pub use checks::{AccountPattern, OutputRules, PlanSubject, PodRules};
 pub use delegation::Delegation;
 pub use digest::{Digest, DigestParseError};
 pub use embedded::{DEFAULT_POLICY_WASM, load_default_policy};

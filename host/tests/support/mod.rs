@@ -180,9 +180,7 @@ pub fn path_request() -> PathRequest {
 }
 
 pub fn subject() -> PlanSubject {
-    PlanSubject {
-        namespace: Some("ml".to_string()),
-    }
+    PlanSubject::namespaced("ml")
 }
 
 pub fn rules() -> OutputRules {

@@ -7,12 +7,14 @@ use std::sync::{Arc, OnceLock};
 use aim_api::v1alpha1::AIMService;
 use aim_engine::cluster::registry::RegistryAccess;
 use aim_engine::controller::{self, Settings};
-use aim_engine::policy::{OutputRules, PolicyRegistry, PolicyRuntime, RuntimeConfig};
+use aim_engine::policy::{OutputRules, PodRules, PolicyRegistry, PolicyRuntime, RuntimeConfig};
 use aim_tests::{TestEnv, TestNamespace, fixtures};
 use serde_json::Value;
 
 /// The namespace cluster-scoped models and templates keep their Jobs in during tests.
 pub const OPERATOR_NAMESPACE: &str = "aim-system";
+/// The ServiceAccount the in-process operator stands for (the chart's default name).
+pub const OPERATOR_SERVICE_ACCOUNT: &str = "aim-engine";
 
 /// One operator for the whole test binary, on a runtime of its own so it outlives each test's.
 pub fn start_operator(env: &'static TestEnv) {
@@ -28,8 +30,11 @@ pub fn start_operator(env: &'static TestEnv) {
                 let client = env.client().await.expect("operator start-up");
                 let policies =
                     PolicyRuntime::new(RuntimeConfig::default()).expect("operator start-up");
-                let registry = PolicyRegistry::new(policies, OutputRules::new(OPERATOR_NAMESPACE))
-                    .expect("operator start-up");
+                let rules = OutputRules::new(OPERATOR_NAMESPACE).with_pods(PodRules {
+                    operator_service_account: Some(OPERATOR_SERVICE_ACCOUNT.into()),
+                    ..PodRules::default()
+                });
+                let registry = PolicyRegistry::new(policies, rules).expect("operator start-up");
                 let settings = Settings {
                     operator_namespace: OPERATOR_NAMESPACE.into(),
                     resync_seconds: 60,
