@@ -98,6 +98,17 @@ pub mod types {
     pub const FIXTURES_PASSED: &str = "FixturesPassed";
     /// AIMPolicy: a version of the component decides for the runtime configs naming it.
     pub const ACTIVE: &str = "Active";
+
+    /// The conditions an AIMService reports, in the AIMService guide's order.
+    pub const SERVICE: [&str; 7] = [
+        RESOLVED,
+        CACHE_READY,
+        RUNTIME_READY,
+        ROUTING_READY,
+        READY,
+        PROGRESSING,
+        FAILURE,
+    ];
 }
 
 /// Condition reasons.
@@ -111,13 +122,11 @@ pub mod reasons {
     pub const MODEL_PROGRESSING: &str = "ModelProgressing";
     pub const MODEL_FAILED: &str = "ModelFailed";
     pub const MODEL_DEGRADED: &str = "ModelDegraded";
-    pub const MODEL_RESOLUTION_FAILED: &str = "ModelResolutionFailed";
     pub const MULTIPLE_MODELS_FOUND: &str = "MultipleModelsFound";
     pub const TEMPLATE_SELECTION_AMBIGUOUS: &str = "TemplateSelectionAmbiguous";
     pub const TEMPLATE_NOT_AVAILABLE: &str = "TemplateNotAvailable";
     pub const TEMPLATE_DEGRADED: &str = "TemplateDegraded";
     pub const NO_MODEL_SOURCES: &str = "NoModelSources";
-    pub const VALIDATION_FAILED: &str = "ValidationFailed";
     pub const WAITING_FOR_CACHE: &str = "WaitingForCache";
     pub const CACHE_WARMING: &str = "CacheWarming";
     pub const CACHE_WARM: &str = "CacheWarm";
@@ -134,6 +143,7 @@ pub mod reasons {
     pub const ROUTE_FAILED: &str = "RouteFailed";
     pub const PATH_TEMPLATE_INVALID: &str = "PathTemplateInvalid";
     pub const READY: &str = "Ready";
+    pub const TEMPLATE_NOT_OPTIMAL: &str = "TemplateNotOptimal";
     // AIMServiceTemplate
     pub const GPU_UNAVAILABLE: &str = "GPUUnavailable";
     pub const INLINE_MODEL_SOURCES: &str = "InlineModelSources";
@@ -235,6 +245,20 @@ pub mod labels {
     pub const APP_NAME: &str = "app.kubernetes.io/name";
     pub const APP_COMPONENT: &str = "app.kubernetes.io/component";
     pub const APP_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+    /// Stamped by the host on every object it applies with an owner: the owner's kind.
+    pub const OWNER_KIND: &str = "aim.silogen.ai/owner-kind";
+    /// Stamped by the host on every object it applies with an owner: the owner's UID.
+    pub const OWNER_UID: &str = "aim.silogen.ai/owner-uid";
+    /// Stamped by the host on every object it creates: the UID of the subject whose plan created
+    /// it. Only that subject's plans may delete it.
+    pub const CREATED_BY: &str = "aim.silogen.ai/created-by";
+}
+
+/// Annotation keys the operator writes and reads.
+pub mod annotations {
+    /// On an InferenceService or HTTPRoute: a hash of the spec the operator applied, so readiness
+    /// reported for an earlier spec is never taken for readiness of the current one.
+    pub const SPEC_HASH: &str = "aim.silogen.ai/spec-hash";
 }
 
 /// Condition reasons used by the template, model and cache flows beyond those above.
@@ -270,6 +294,8 @@ pub mod events {
 pub mod label_values {
     /// `app.kubernetes.io/managed-by` of most objects.
     pub const MANAGED_BY_AIM_CONTROLLER: &str = "aim-controller";
+    /// `app.kubernetes.io/managed-by` of services' temporary model volumes.
+    pub const MANAGED_BY_SERVICE_CONTROLLER: &str = "aim-service-controller";
     /// `app.kubernetes.io/managed-by` of model-cache volumes and download jobs.
     pub const MANAGED_BY_MODEL_CACHE_CONTROLLER: &str = "modelcache-controller";
     /// `app.kubernetes.io/name` of discovery jobs.

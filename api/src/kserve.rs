@@ -5,7 +5,8 @@
 //! only ever written with server-side apply, never read-modify-written.
 
 use k8s_openapi::api::core::v1::{
-    Affinity, Container, EnvVar, LocalObjectReference, ResourceRequirements, Volume, VolumeMount,
+    Affinity, Container, EnvVar, LocalObjectReference, PodSecurityContext, ResourceRequirements,
+    SecurityContext, Volume, VolumeMount,
 };
 use kube::CustomResource;
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,9 @@ pub struct PredictorSpec {
     /// Node affinity of the predictor pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub affinity: Option<Affinity>,
+    /// Pod-level security settings of the predictor pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<PodSecurityContext>,
     /// The model, served by a ServingRuntime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelSpec>,
@@ -71,6 +75,9 @@ pub struct ModelSpec {
     /// Volume mounts of the model container.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volume_mounts: Vec<VolumeMount>,
+    /// Security settings of the model container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<SecurityContext>,
 }
 
 /// A model format and version.
@@ -87,6 +94,9 @@ pub struct ModelFormat {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct InferenceServiceStatus {
+    /// The generation KServe last reconciled; its conditions are about that generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
     /// Knative-style conditions; `Ready` tells whether it serves.
     #[serde(default)]
     pub conditions: Vec<KnativeCondition>,

@@ -12,11 +12,13 @@ pub mod hash;
 pub use aim_policy::names;
 pub mod paths;
 pub mod planner;
+pub mod pod_security;
 pub mod quantity;
 pub mod resource_names;
 pub mod runtime_config;
 pub mod selection;
 pub mod service;
+pub mod template_profile;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -1,5 +1,8 @@
-//! Storage sizes: Kubernetes quantities to bytes and back, for sizing model volumes. Arithmetic is
-//! integral so `0.5Gi` is exactly 512Mi and sizes never drift by rounding.
+//! Kubernetes quantities: storage sizes to bytes and back, for sizing model volumes, and exact
+//! comparison, for keeping container requests within limits. Arithmetic is integral so `0.5Gi` is
+//! exactly 512Mi and nothing drifts by rounding.
+
+use std::cmp::Ordering;
 
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
@@ -7,7 +10,23 @@ const GIB: u128 = 1 << 30;
 
 /// Bytes of a quantity such as `512Mi`, `0.5Gi`, `10G` or `1e9`; `None` when it isn't one.
 pub fn bytes_of(quantity: &Quantity) -> Option<u128> {
+    let (numerator, denominator) = fraction_of(quantity)?;
+    Some(numerator.div_ceil(denominator))
+}
+
+/// How two quantities compare (`500m` < `1` < `1Ki` = `1024`), exactly; `None` when either is not
+/// a non-negative quantity this parser reads.
+pub fn compare(a: &Quantity, b: &Quantity) -> Option<Ordering> {
+    let (a_numerator, a_denominator) = fraction_of(a)?;
+    let (b_numerator, b_denominator) = fraction_of(b)?;
+    // a/b against c/d is a·d against c·b; the products need 256 bits.
+    Some(wide_product(a_numerator, b_denominator).cmp(&wide_product(b_numerator, a_denominator)))
+}
+
+/// The value of a quantity as `numerator / denominator`.
+fn fraction_of(quantity: &Quantity) -> Option<(u128, u128)> {
     let text = quantity.0.trim();
+    let text = text.strip_prefix('+').unwrap_or(text);
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
@@ -21,7 +40,22 @@ pub fn bytes_of(quantity: &Quantity) -> Option<u128> {
     let scale = 10u128.checked_pow(u32::try_from(fraction.len()).ok()?)?;
     let numerator = digits.checked_mul(multiplier)?;
     let denominator = scale.checked_mul(divisor)?;
-    Some(numerator.div_ceil(denominator))
+    Some((numerator, denominator))
+}
+
+/// `a × b` as (high, low) 128-bit halves, which compare as the full 256-bit number.
+fn wide_product(a: u128, b: u128) -> (u128, u128) {
+    const LOW: u128 = u64::MAX as u128;
+    let (a_high, a_low) = (a >> 64, a & LOW);
+    let (b_high, b_low) = (b >> 64, b & LOW);
+    let low_low = a_low * b_low;
+    let high_low = a_high * b_low;
+    let low_high = a_low * b_high;
+    let high_high = a_high * b_high;
+    let middle = (low_low >> 64) + (high_low & LOW) + (low_high & LOW);
+    let low = (middle << 64) | (low_low & LOW);
+    let high = high_high + (high_low >> 64) + (low_high >> 64) + (middle >> 64);
+    (high, low)
 }
 
 /// `(multiplier, divisor)` of a suffix.
@@ -44,8 +78,18 @@ fn multiplier(suffix: &str) -> Option<(u128, u128)> {
         "P" => decimal(5),
         "E" => decimal(6),
         exponent => {
-            let power: u32 = exponent.strip_prefix(['e', 'E'])?.parse().ok()?;
-            Some((10u128.checked_pow(power)?, 1))
+            let exponent = exponent.strip_prefix(['e', 'E'])?;
+            match exponent.strip_prefix('-') {
+                Some(negative) => Some((1, 10u128.checked_pow(negative.parse().ok()?)?)),
+                None => {
+                    let power: u32 = exponent
+                        .strip_prefix('+')
+                        .unwrap_or(exponent)
+                        .parse()
+                        .ok()?;
+                    Some((10u128.checked_pow(power)?, 1))
+                }
+            }
         }
     }
 }
@@ -90,6 +134,38 @@ mod tests {
         assert_eq!(bytes_of(&q("1e3")), Some(1000));
         assert_eq!(bytes_of(&q("abc")), None);
         assert_eq!(bytes_of(&q("")), None);
+    }
+
+    #[test]
+    fn quantities_compare_exactly_across_suffixes() {
+        let order = |a: &str, b: &str| compare(&q(a), &q(b));
+        assert_eq!(order("500m", "1"), Some(Ordering::Less));
+        assert_eq!(order("1Ki", "1024"), Some(Ordering::Equal));
+        assert_eq!(order("1k", "1Ki"), Some(Ordering::Less));
+        assert_eq!(order("48Gi", "64Gi"), Some(Ordering::Less));
+        assert_eq!(order("6", "8"), Some(Ordering::Less));
+        assert_eq!(order("0.5Gi", "512Mi"), Some(Ordering::Equal));
+        assert_eq!(order("1e3", "1k"), Some(Ordering::Equal));
+        assert_eq!(order("1e-3", "1m"), Some(Ordering::Equal));
+        assert_eq!(order("+2", "2"), Some(Ordering::Equal));
+        assert_eq!(order("99999Ei", "1e30"), Some(Ordering::Less));
+        assert_eq!(order("1m", "1e-4"), Some(Ordering::Greater));
+        assert_eq!(order("-1", "1"), None);
+        assert_eq!(order("lots", "1"), None);
+    }
+
+    #[test]
+    fn comparison_needs_more_than_128_bits_and_stays_exact() {
+        // Numerators and denominators fit in u128, their cross products do not.
+        let max = q("340282366920938463463374607431768211455m");
+        let below = q("340282366920938463463374607431768211454m");
+        assert_eq!(compare(&max, &below), Some(Ordering::Greater));
+        assert_eq!(compare(&below, &max), Some(Ordering::Less));
+        assert_eq!(compare(&max, &max), Some(Ordering::Equal));
+        assert_eq!(
+            compare(&q("1e38"), &q("99999999999999999999999999999999999999m")),
+            Some(Ordering::Greater)
+        );
     }
 
     #[test]

@@ -271,10 +271,7 @@ mod tests {
     fn a_tag_too_long_for_the_name_is_cut_and_the_name_stays_a_label() {
         let image = format!("ghcr.io/silogen/aim-x:{}", "t".repeat(128));
         let name = model_name_from_image(&image);
-        assert_eq!(
-            name,
-            format!("a-{}-{}", "t".repeat(52), short_hash(&image, 8))
-        );
+        assert_eq!(name, format!("a-{}-d0ae1108", "t".repeat(52)));
     }
 
     #[test]
@@ -362,14 +359,8 @@ mod tests {
 
     #[test]
     fn a_source_name_without_letters_or_digits_still_names_a_cache() {
-        assert_eq!(
-            model_cache_name("日本語"),
-            format!("model-{}", short_hash("日本語", 8))
-        );
-        assert_eq!(
-            model_cache_name("___"),
-            format!("model-{}", short_hash("___", 8))
-        );
+        assert_eq!(model_cache_name("日本語"), "model-77710aed");
+        assert_eq!(model_cache_name("___"), "model-bda25155");
     }
 
     #[test]

@@ -146,14 +146,14 @@ fn matches_overrides(candidate: &Candidate, overrides: &Overrides) -> bool {
         && count_matches
 }
 
-/// A template without a GPU model runs anywhere; otherwise its model must be in the cluster.
 fn gpu_is_available(candidate: &Candidate, available: &[String]) -> bool {
-    match candidate
-        .gpu_model
-        .as_deref()
-        .map(str::trim)
-        .filter(|m| !m.is_empty())
-    {
+    gpu_present(candidate.gpu_model.as_deref(), available)
+}
+
+/// A template without a GPU model runs anywhere; otherwise its model must be among the cluster's
+/// (normalized) GPU models.
+pub fn gpu_present(gpu_model: Option<&str>, available: &[String]) -> bool {
+    match gpu_model.map(str::trim).filter(|m| !m.is_empty()) {
         None => true,
         Some(model) => available.contains(&normalize_gpu_model(model)),
     }

@@ -1,8 +1,9 @@
 //! Property tests of the name helpers (`names`, `resource_names`, `hash`) on arbitrary text and
-//! on valid Kubernetes names: they never panic, give the same answer for the same input, and give
-//! what their documentation promises — RFC 1123 names and valid label values that Kubernetes
-//! accepts, within 63 characters. `corpus/names/*.json` (arrays of strings) holds inputs that
-//! once broke a promise; each run replays them through every helper.
+//! on valid Kubernetes names: they never panic and give what their documentation promises — RFC
+//! 1123 names and valid label values that Kubernetes accepts, within 63 characters, ending in a
+//! hash where they say so. The exact names are pinned by literal vectors in `name_vectors.rs`.
+//! `corpus/names/*.json` (arrays of strings) holds inputs that once broke a promise; each run
+//! replays them through every helper.
 
 #![allow(clippy::unwrap_used)]
 
@@ -48,7 +49,6 @@ fn check_rfc1123(input: &str) -> Result<(), TestCaseError> {
         input,
         name
     );
-    prop_assert_eq!(make_rfc1123_compliant(input), name, "not deterministic");
     Ok(())
 }
 
@@ -59,7 +59,6 @@ fn check_label_value(input: &str) -> Result<(), TestCaseError> {
         !value.is_empty() && is_label_value(&value),
         "{input:?} gave {value:?}"
     );
-    prop_assert_eq!(sanitize_label_value(input), value, "not deterministic");
     Ok(())
 }
 
@@ -84,18 +83,13 @@ fn check_any_input(input: &str) -> Result<(), TestCaseError> {
         is_dns1123_label(&image),
         "model_name_from_image({input:?}) gave {image:?}"
     );
-    prop_assert!(
-        image.ends_with(&short_hash(input, 8)),
-        "{image:?} lost its hash"
-    );
-    prop_assert_eq!(model_name_from_image(input), image);
+    prop_assert!(ends_with_hash(&image, 8), "{image:?} lost its hash");
 
     let cache = model_cache_name(input);
     prop_assert!(
         is_dns1123_label(&cache),
         "model_cache_name({input:?}) gave {cache:?}"
     );
-    prop_assert_eq!(model_cache_name(input), cache);
 
     for (what, name) in [
         ("temp_cache_pvc_name", temp_cache_pvc_name(input)),
@@ -108,18 +102,12 @@ fn check_any_input(input: &str) -> Result<(), TestCaseError> {
     check_object_name("discovery_job_name", input, &job)?;
     prop_assert!(job.starts_with("discover-"), "{job:?}");
 
-    // Names derived from names: any text must not panic and must be stable.
+    // Names derived from names are only promised valid for valid names (below); any text must
+    // not panic.
     let _ = cache_volume_name(input);
-    prop_assert_eq!(http_route_name(input), http_route_name(input));
-    prop_assert_eq!(
-        inference_service_name(input, input),
-        inference_service_name(input, input)
-    );
-    let overrides = AIMRuntimeParameters::default();
-    prop_assert_eq!(
-        derived_template_name(input, &overrides),
-        derived_template_name(input, &overrides)
-    );
+    let _ = http_route_name(input);
+    let _ = inference_service_name(input, input);
+    let _ = derived_template_name(input, &AIMRuntimeParameters::default());
     let deployment = DeploymentKey {
         gpu_model: input,
         gpu_count: 1,
@@ -128,8 +116,16 @@ fn check_any_input(input: &str) -> Result<(), TestCaseError> {
     };
     let template = template_name(input, &deployment);
     check_object_name("template_name", input, &template)?;
-    prop_assert_eq!(template_name(input, &deployment), template);
     Ok(())
+}
+
+/// Whether `name` ends with `-` and `len` lowercase hex digits.
+fn ends_with_hash(name: &str, len: usize) -> bool {
+    name.len() > len
+        && name[..name.len() - len].ends_with('-')
+        && name[name.len() - len..]
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 }
 
 fn metric() -> impl Strategy<Value = Option<AIMMetric>> {
@@ -215,8 +211,8 @@ proptest! {
 
         let derived = derived_template_name(&name, &overrides);
         check_object_name("derived_template_name", &name, &derived)?;
-        let json = serde_json::to_string(&overrides).unwrap();
-        prop_assert!(derived.ends_with(&format!("-ovr-{}", short_hash(json, 8))), "{derived:?}");
+        prop_assert!(ends_with_hash(&derived, 8), "{derived:?}");
+        prop_assert!(derived[..derived.len() - 8].ends_with("-ovr-"), "{derived:?}");
 
         for (what, derived) in [
             ("temp_cache_pvc_name", temp_cache_pvc_name(&name)),
@@ -236,12 +232,12 @@ proptest! {
             prop_assert_eq!(&isvc, &name, "a name that fits is kept");
         } else if room > 9 {
             prop_assert!(isvc.len() <= room, "{isvc:?} does not fit beside {namespace:?}");
-            prop_assert!(isvc.ends_with(&short_hash(&name, 8)), "{isvc:?}");
+            prop_assert!(ends_with_hash(&isvc, 8), "{isvc:?}");
         }
     }
 
     #[test]
-    fn template_names_are_valid_and_keep_their_hash_when_the_parts_are_short(
+    fn template_names_are_valid_and_end_with_a_short_hash(
         model in prop_oneof![dns_subdomain(), text()],
         gpu_model in prop_oneof![3 => "[A-Z0-9]{0,8}", 1 => text()],
         gpu_count in prop_oneof![3 => 0..16i32, 1 => any::<i32>()],
@@ -251,21 +247,9 @@ proptest! {
         let key = DeploymentKey { gpu_model: &gpu_model, gpu_count, metric: &metric, precision: &precision };
         let name = template_name(&model, &key);
         check_object_name("template_name", &model, &name)?;
-        prop_assert_eq!(template_name(&model, &key), name.clone());
         let ascii_parts = [&gpu_model, &metric, &precision].iter().all(|p| p.len() <= 12 && p.chars().all(|c| c.is_ascii_alphanumeric()));
         if ascii_parts && is_dns1123_subdomain(&model) {
-            let mut hashed = model.clone();
-            for (present, piece) in [
-                (!gpu_model.is_empty(), format!("-{gpu_model}")),
-                (gpu_count > 0, format!("-x{gpu_count}")),
-                (!metric.is_empty(), format!("-{metric}")),
-                (!precision.is_empty(), format!("-{precision}")),
-            ] {
-                if present {
-                    hashed.push_str(&piece);
-                }
-            }
-            prop_assert!(name.ends_with(&format!("-{}", short_hash(&hashed, 4))), "{name:?}");
+            prop_assert!(ends_with_hash(&name, 4), "{name:?}");
         }
     }
 
@@ -287,13 +271,11 @@ proptest! {
         let name = discovery_job_name(&template, &key);
         check_object_name("discovery_job_name", &template, &name)?;
         prop_assert!(name.starts_with("discover-"), "{name:?}");
-        let hash = &name[name.len() - 8..];
-        prop_assert!(hash.chars().all(|c| c.is_ascii_hexdigit()), "{name:?}");
-        prop_assert_eq!(discovery_job_name(&template, &key), name);
+        prop_assert!(ends_with_hash(&name, 8), "{name:?}");
     }
 
     #[test]
-    fn image_names_are_labels_ending_with_the_image_hash(
+    fn image_names_are_labels_ending_with_a_hash_that_tells_images_apart(
         registry in "[a-z0-9.-]{0,20}(:[0-9]{1,5})?",
         path in prop::collection::vec("[a-zA-Z0-9._-]{1,40}", 1..4),
         reference in prop_oneof![
@@ -302,11 +284,17 @@ proptest! {
             "[0-9a-f]{64}".prop_map(|digest| format!("@sha256:{digest}")),
             text().prop_map(|tail| format!(":{tail}")),
         ],
+        other_registry in "[a-z0-9.-]{0,20}",
     ) {
         let image = format!("{registry}/{}{reference}", path.join("/"));
         let name = model_name_from_image(&image);
         prop_assert!(is_dns1123_label(&name), "{image:?} gave {name:?}");
-        prop_assert!(name.ends_with(&format!("-{}", short_hash(&image, 8))), "{name:?}");
+        prop_assert!(ends_with_hash(&name, 8), "{name:?}");
+        // The same repository and tag from another registry is another model.
+        let elsewhere = format!("{other_registry}/{}{reference}", path.join("/"));
+        if elsewhere != image {
+            prop_assert_ne!(model_name_from_image(&elsewhere), name);
+        }
     }
 
     #[test]
@@ -317,7 +305,6 @@ proptest! {
         let hex = sha256_hex(&data);
         prop_assert_eq!(hex.len(), 64);
         prop_assert!(hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
-        prop_assert_eq!(sha256_hex(&data), hex.clone());
         let short = short_hash(&data, len);
         prop_assert_eq!(short.as_str(), &hex[..len.min(64)]);
     }

@@ -11,3 +11,4 @@ pub mod operator;
 pub mod policy;
 pub mod render;
 pub mod snapshot;
+pub mod text;

@@ -3,6 +3,8 @@
 //! Gathering is the host's job; everything here is selection by namespace, name and owner, never
 //! a decision.
 
+use std::collections::BTreeMap;
+
 use aim_api::kserve::InferenceService;
 use aim_api::kserve::{ClusterServingRuntime, ServingRuntime};
 use aim_api::policy::OBSERVATION_API_VERSION;
@@ -10,6 +12,7 @@ use aim_api::policy::observation::{
     ImageInspection, ModelCacheObservation, ModelObservation, NodeLabels, RuntimeConfigs,
     ServiceObservation, TemplateCacheObservation, TemplateObservation,
 };
+use aim_api::policy::plan::ObjectReference;
 use aim_api::v1alpha1::{
     AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel, AIMModelCache,
     AIMRuntimeConfig, AIMService, AIMServiceTemplate, AIMTemplateCache,
@@ -39,8 +42,41 @@ pub struct ClusterSnapshot {
     pub jobs: Vec<Job>,
     pub serving_runtimes: Vec<ServingRuntime>,
     pub cluster_serving_runtimes: Vec<ClusterServingRuntime>,
-    /// Discovery Jobs still running anywhere in the cluster (the cap on concurrent discovery).
-    pub active_discovery_jobs: u32,
+    /// Discovery Jobs still running, per namespace (the cap on concurrent discovery).
+    pub discovery_load: DiscoveryLoad,
+}
+
+/// Running discovery Jobs, per namespace.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DiscoveryLoad {
+    by_namespace: BTreeMap<String, u32>,
+}
+
+impl DiscoveryLoad {
+    /// Counts one running Job in `namespace`.
+    pub fn add(&mut self, namespace: String) {
+        *self.by_namespace.entry(namespace).or_default() += 1;
+    }
+
+    /// All running discovery Jobs.
+    pub fn total(&self) -> u32 {
+        self.by_namespace.values().sum()
+    }
+
+    /// Those running in `namespace`.
+    pub fn in_namespace(&self, namespace: &str) -> u32 {
+        self.by_namespace.get(namespace).copied().unwrap_or(0)
+    }
+
+    /// Namespaces running discovery, `namespace` included whether it does or not.
+    pub fn namespaces_with(&self, namespace: &str) -> u32 {
+        let others = self
+            .by_namespace
+            .keys()
+            .filter(|ns| *ns != namespace)
+            .count();
+        u32::try_from(others + 1).unwrap_or(u32::MAX)
+    }
 }
 
 impl ClusterSnapshot {
@@ -66,7 +102,12 @@ impl ClusterSnapshot {
                 .filter(|t| in_namespace(t.namespace()))
                 .cloned()
                 .collect(),
-            cluster_templates: self.cluster_templates.clone(),
+            cluster_templates: self
+                .cluster_templates
+                .iter()
+                .filter(|t| self.cluster_template_serves(t, &namespace))
+                .cloned()
+                .collect(),
             template_caches: self
                 .template_caches
                 .iter()
@@ -87,6 +128,37 @@ impl ClusterSnapshot {
         }
     }
 
+    /// Whether services of `namespace` may use `template`: not when its model is a cluster model
+    /// created for another namespace (its discovery ran there, by pods that namespace's users
+    /// may shape).
+    pub fn cluster_template_serves(
+        &self,
+        template: &AIMClusterServiceTemplate,
+        namespace: &str,
+    ) -> bool {
+        self.cluster_models
+            .iter()
+            .find(|m| m.name_any() == template.spec.common.model_name)
+            .is_none_or(|model| model.spec.serves(namespace))
+    }
+
+    /// Where a template's discovery Jobs run (see [`work_namespace`]).
+    pub fn template_work_namespace(
+        &self,
+        subject: Scoped<'_, AIMServiceTemplate, AIMClusterServiceTemplate>,
+        operator_namespace: &str,
+    ) -> String {
+        match subject {
+            Scoped::Namespaced(t) => t.namespace().unwrap_or_default(),
+            Scoped::Cluster(t) => work_namespace(
+                self.cluster_models
+                    .iter()
+                    .find(|m| m.name_any() == t.spec.common.model_name),
+                operator_namespace,
+            ),
+        }
+    }
+
     /// Everything the template flow may look at; `template` or `cluster_template` is the subject.
     pub fn template_observation(
         &self,
@@ -99,17 +171,19 @@ impl ClusterSnapshot {
             Scoped::Namespaced(t) => (&t.spec.common, t.namespace(), owned_by(&self.jobs, t)),
             Scoped::Cluster(t) => (&t.spec.common, None, owned_by(&self.jobs, t)),
         };
-        let config_namespace = namespace
-            .clone()
-            .unwrap_or_else(|| operator_namespace.to_owned());
-        let job_names: Vec<String> = jobs.iter().map(|j| j.name_any()).collect();
+        let work_namespace = self.template_work_namespace(subject, operator_namespace);
+        // A Job's pods are those it controls, whatever labels other pods carry.
+        let job_uids: Vec<&str> = jobs
+            .iter()
+            .filter_map(|j| j.meta().uid.as_deref())
+            .collect();
         TemplateObservation {
             api_version: OBSERVATION_API_VERSION.to_owned(),
             template: template.cloned(),
             cluster_template: cluster_template.cloned(),
             operator_namespace: operator_namespace.to_owned(),
             runtime_configs: self
-                .runtime_configs(&common.runtime_config_name, Some(&config_namespace)),
+                .runtime_configs(&common.runtime_config_name, Some(&work_namespace)),
             model: namespace.as_ref().and_then(|ns| {
                 self.models
                     .iter()
@@ -127,12 +201,14 @@ impl ClusterSnapshot {
             pods: self
                 .pods
                 .iter()
-                .filter(|p| job_of(p).is_some_and(|job| job_names.iter().any(|name| name == job)))
+                .filter(|p| controller_uid(*p).is_some_and(|uid| job_uids.contains(&uid)))
                 .cloned()
                 .collect(),
             jobs,
             discovery_log,
-            active_discovery_jobs: self.active_discovery_jobs,
+            active_discovery_jobs: self.discovery_load.total(),
+            active_discovery_jobs_in_namespace: self.discovery_load.in_namespace(&work_namespace),
+            discovery_namespaces: self.discovery_load.namespaces_with(&work_namespace),
             serving_runtimes: match template {
                 Some(t) => owned_by(&self.serving_runtimes, t),
                 None => Vec::new(),
@@ -147,10 +223,13 @@ impl ClusterSnapshot {
                 .filter(|c| c.namespace() == namespace && namespace.is_some())
                 .cloned()
                 .collect(),
+            work_namespace,
         }
     }
 
-    /// Everything the model flow may look at; `model` or `cluster_model` is the subject.
+    /// Everything the model flow may look at; `model` or `cluster_model` is the subject. Its
+    /// runtime config is looked up in the model's namespace, for a cluster model in its
+    /// requesting namespace or else the operator's.
     pub fn model_observation(
         &self,
         subject: Scoped<'_, AIMModel, AIMClusterModel>,
@@ -158,11 +237,10 @@ impl ClusterSnapshot {
         image_inspection: Option<ImageInspection>,
     ) -> ModelObservation {
         let (model, cluster_model) = subject.split();
-        let (common, namespace) = match subject {
-            Scoped::Namespaced(m) => (&m.spec.common, m.namespace()),
-            Scoped::Cluster(m) => (&m.spec.common, None),
+        let (common, config_namespace) = match subject {
+            Scoped::Namespaced(m) => (&m.spec.common, m.namespace().unwrap_or_default()),
+            Scoped::Cluster(m) => (&m.spec.common, work_namespace(Some(m), operator_namespace)),
         };
-        let config_namespace = namespace.unwrap_or_else(|| operator_namespace.to_owned());
         ModelObservation {
             api_version: OBSERVATION_API_VERSION.to_owned(),
             model: model.cloned(),
@@ -176,7 +254,76 @@ impl ClusterSnapshot {
             cluster_templates: cluster_model
                 .map(|m| owned_by(&self.cluster_templates, m))
                 .unwrap_or_default(),
+            users: self.model_users(subject),
         }
+    }
+
+    /// What uses the model (see `ModelObservation::users`): services (from
+    /// [`ClusterSnapshot::services`]) and templates it does not own.
+    fn model_users(&self, subject: Scoped<'_, AIMModel, AIMClusterModel>) -> Vec<ObjectReference> {
+        let (name, namespace, image, home, kind) = match subject {
+            Scoped::Namespaced(m) => (
+                m.name_any(),
+                m.namespace(),
+                &m.spec.common.image,
+                m.namespace(),
+                "AIMModel",
+            ),
+            Scoped::Cluster(m) => (
+                m.name_any(),
+                None,
+                &m.spec.common.image,
+                m.spec.requesting_namespace().map(str::to_owned),
+                "AIMClusterModel",
+            ),
+        };
+        let uid = match subject {
+            Scoped::Namespaced(m) => m.meta().uid.clone(),
+            Scoped::Cluster(m) => m.meta().uid.clone(),
+        };
+        let reachable = |ns: Option<String>| namespace.is_none() || ns == namespace;
+        let services = self
+            .services
+            .iter()
+            // A service being deleted has let go of its model.
+            .filter(|s| s.metadata.deletion_timestamp.is_none())
+            .filter(|s| reachable(s.namespace()))
+            .filter(|s| {
+                let resolved = s.status.as_ref().and_then(|st| st.resolved_image.as_ref());
+                let resolved_here = resolved.is_some_and(|r| {
+                    r.name == name
+                        && r.kind.as_deref().and_then(|k| k.rsplit('/').next()) == Some(kind)
+                });
+                let named = s.spec.model.reference.as_deref().map(str::trim) == Some(name.as_str());
+                let asks_for_image =
+                    s.namespace() == home && s.spec.model.image.as_deref() == Some(image.as_str());
+                resolved_here || named || asks_for_image
+            });
+        let service_refs = services.map(|s| reference_to(s, "AIMService"));
+        let not_its_own = |owners: Option<
+            &Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>,
+        >| {
+            !owners
+                .into_iter()
+                .flatten()
+                .any(|o| Some(&o.uid) == uid.as_ref())
+        };
+        let templates = self
+            .templates
+            .iter()
+            .filter(|t| reachable(t.namespace()) && t.spec.common.model_name == name)
+            .filter(|t| not_its_own(t.metadata.owner_references.as_ref()))
+            .map(|t| reference_to(t, "AIMServiceTemplate"));
+        let cluster_templates = self
+            .cluster_templates
+            .iter()
+            .filter(|t| namespace.is_none() && t.spec.common.model_name == name)
+            .filter(|t| not_its_own(t.metadata.owner_references.as_ref()))
+            .map(|t| reference_to(t, "AIMClusterServiceTemplate"));
+        service_refs
+            .chain(templates)
+            .chain(cluster_templates)
+            .collect()
     }
 
     /// Everything the template-cache flow may look at.
@@ -195,6 +342,9 @@ impl ClusterSnapshot {
                 .cluster_templates
                 .iter()
                 .find(|t| t.name_any() == wanted)
+                .filter(|t| {
+                    self.cluster_template_serves(t, namespace.as_deref().unwrap_or_default())
+                })
                 .cloned(),
             model_caches: self
                 .model_caches
@@ -294,12 +444,33 @@ pub fn owned_by<K: Resource + Clone, O: Resource<DynamicType = ()>>(
         .collect()
 }
 
-/// The Job a pod belongs to, from the label the Job controller sets.
-pub fn job_of(pod: &Pod) -> Option<&String> {
-    let labels = pod.metadata.labels.as_ref()?;
-    labels
-        .get("batch.kubernetes.io/job-name")
-        .or_else(|| labels.get("job-name"))
+/// The UID of the object's controller (for a pod: its Job's).
+fn controller_uid<K: Resource>(object: &K) -> Option<&str> {
+    object
+        .meta()
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|owner| owner.controller == Some(true))
+        .map(|owner| owner.uid.as_str())
+}
+
+/// Where a cluster model's work runs (inspection, discovery) and whose runtime config and Secrets
+/// it uses: the namespace it was created for, else the operator's.
+pub fn work_namespace(model: Option<&AIMClusterModel>, operator_namespace: &str) -> String {
+    model
+        .and_then(|m| m.spec.requesting_namespace())
+        .unwrap_or(operator_namespace)
+        .to_owned()
+}
+
+fn reference_to<K: Resource>(object: &K, kind: &str) -> ObjectReference {
+    ObjectReference {
+        api_version: aim_api::API_VERSION.to_owned(),
+        kind: kind.to_owned(),
+        name: object.meta().name.clone().unwrap_or_default(),
+        namespace: object.meta().namespace.clone(),
+    }
 }
 
 /// The subject of a flow that has a namespaced and a cluster-scoped kind.

@@ -2,7 +2,7 @@
 //! authenticated as the Helm chart's ServiceAccount bound to the chart's roles, takes the seed's
 //! Quick Start to Running with routing. Then a platform team ships a custom policy (an AIMPolicy
 //! read from a ConfigMap) and selects it in the runtime config: the new route path appears
-//! without a restart.
+//! without a restart, and the service is Running again once the Gateway accepts it.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -14,8 +14,8 @@ use std::time::Duration;
 use aim_api::v1alpha1::{AIMRuntimeConfig, AIMService};
 use aim_tests::fixtures;
 use aim_tests::quick_start::{SERVICE, TIMEOUT, run_until_inference_service_ready, state};
-use aim_tests::{TestEnv, TestNamespace, wait_for, wait_for_deletion};
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use aim_tests::{TestEnv, TestNamespace, wait_for};
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use support::operator::Operator;
 use support::team_routes_policy_wasm;
@@ -55,18 +55,9 @@ async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without
 
     // The platform team's policy, selected by the namespace's runtime config.
     let policy_name = format!("{}-team-routes", ns.name());
-    let policies = fixtures::ship_policy(
-        &ns.client(),
-        ns.name(),
-        &policy_name,
-        team_routes_policy_wasm(),
-        json!({}),
-    )
-    .await
-    .unwrap();
-    wait_for(&policies, &policy_name, TIMEOUT, |p| state(p) == "Active")
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", operator.log()));
+    let policies = operator
+        .ship_active_policy(&policy_name, team_routes_policy_wasm(), json!({}))
+        .await;
     ns.api::<AIMRuntimeConfig>()
         .patch(
             "default",
@@ -85,13 +76,35 @@ async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without
         route.metadata.annotations.unwrap()["aim.example.com/team"],
         "search"
     );
+    let on_team_path = |s: &AIMService| {
+        s.status
+            .as_ref()
+            .and_then(|s| s.routing.as_ref())
+            .and_then(|r| r.path.as_deref())
+            == Some(team_path.as_str())
+    };
+    // The Gateway accepted the previous path, not this one: not Running until it accepts again.
+    let waiting = wait_for(&services, SERVICE, TIMEOUT, |s| {
+        on_team_path(s) && state(s) == "Starting"
+    })
+    .await
+    .unwrap();
+    let routing_ready = waiting
+        .status
+        .unwrap()
+        .conditions
+        .into_iter()
+        .find(|c| c.type_ == "RoutingReady")
+        .unwrap();
+    assert_eq!(
+        (routing_ready.status.as_str(), routing_ready.reason.as_str()),
+        ("False", "ConfiguringRoute")
+    );
+    fixtures::mark_http_route_accepted(&routes, &route_name)
+        .await
+        .unwrap();
     wait_for(&services, SERVICE, TIMEOUT, |s| {
-        state(s) == "Running"
-            && s.status
-                .as_ref()
-                .and_then(|s| s.routing.as_ref())
-                .and_then(|r| r.path.as_deref())
-                == Some(team_path.as_str())
+        state(s) == "Running" && on_team_path(s)
     })
     .await
     .unwrap();
@@ -110,17 +123,6 @@ async fn the_installed_operator_runs_the_quick_start_and_switches_policy_without
         operator.log()
     );
 
-    policies
-        .delete(&policy_name, &DeleteParams::default())
-        .await
-        .unwrap();
-    wait_for_deletion(&policies, &policy_name, TIMEOUT)
-        .await
-        .unwrap();
-    assert_eq!(
-        operator.terminate().await,
-        Some(0),
-        "log:\n{}",
-        operator.log()
-    );
+    operator.delete_policy(&policies, &policy_name).await;
+    operator.assert_exits_cleanly().await;
 }

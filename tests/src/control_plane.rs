@@ -1,4 +1,6 @@
 //! Starts etcd, kube-apiserver and kube-controller-manager on loopback and installs the CRDs.
+//! [`Controllers`] says which of kube-controller-manager's controllers run; more components (a
+//! scheduler, KServe, a Gateway) can be added with [`ControlPlane::spawn`], supervised like the rest.
 //!
 //! Order matters: CRDs are installed before kube-controller-manager starts so that its garbage
 //! collector discovers the custom kinds at start-up instead of at its next periodic rediscovery.
@@ -31,6 +33,27 @@ pub struct Timings {
     pub crd_count: usize,
 }
 
+/// Which of kube-controller-manager's controllers run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Controllers {
+    /// What the fast scenarios assume (see [`BASIC_CONTROLLERS`]): no workload controllers, since
+    /// those scenarios play KServe's part and Deployments' pods would only get in their way.
+    #[default]
+    Basic,
+    /// Also deployments, replica sets, endpoint slices and volume binding: what KServe's Deployments,
+    /// a Gateway's backends and model volumes need in the real-components suite.
+    Workloads,
+}
+
+/// What a cluster without nodes needs: namespace deletion, owner-reference cascades, default
+/// ServiceAccounts, Job bookkeeping, and lifting the claim-protection finalizer (without it a deleted
+/// claim, and so its namespace, would never go away).
+const BASIC_CONTROLLERS: &str = "namespace,garbagecollector,serviceaccount-token,serviceaccount,job,persistentvolumeclaim-protection-controller";
+/// Added for [`Controllers::Workloads`]; volume protection too, since bound volumes get deleted, and
+/// the HorizontalPodAutoscaler controller, since KServe's RawDeployment mode leaves a Deployment's
+/// replica count to the autoscaler it creates (which raises it to `minReplicas` without metrics).
+const WORKLOAD_CONTROLLERS: &str = "deployment-controller,replicaset-controller,endpointslice-controller,persistentvolume-binder-controller,persistentvolume-protection-controller,horizontal-pod-autoscaler-controller";
+
 /// A running control plane. Field order is drop order: processes die before their dir is removed.
 #[derive(Debug)]
 pub struct ControlPlane {
@@ -42,7 +65,12 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
+    /// The control plane of the fast scenarios ([`Controllers::Basic`]).
     pub async fn start() -> Result<Self> {
+        Self::start_with(Controllers::Basic).await
+    }
+
+    pub async fn start_with(controllers: Controllers) -> Result<Self> {
         let t0 = Instant::now();
         let etcd = paths::binary("etcd")?;
         let apiserver = paths::binary("kube-apiserver")?;
@@ -86,7 +114,7 @@ impl ControlPlane {
         supervisor.spawn(
             "kube-controller-manager",
             &controller_manager,
-            &controller_manager_args(&pki, &kubeconfig),
+            &controller_manager_args(&pki, &kubeconfig, controllers),
         )?;
         wait_controller_manager(&mut supervisor, &client).await?;
         timings.controller_manager_ready = t0.elapsed();
@@ -143,6 +171,23 @@ impl ControlPlane {
         Ok(())
     }
 
+    /// The PKI of this control plane.
+    pub fn pki(&self) -> Pki {
+        Pki::in_dir(self.dir.path())
+    }
+
+    /// Starts one more component, supervised like the control plane's own: its log is
+    /// `<dir>/<name>.log`, it is killed with the rest and [`ControlPlane::check_running`] covers it.
+    pub fn spawn(
+        &mut self,
+        name: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Result<()> {
+        self.supervisor.spawn_with_env(name, program, args, env)
+    }
+
     /// Kills one component (`etcd`, `kube-apiserver`, `kube-controller-manager`) as a crash would;
     /// it stays down until [`ControlPlane::start_again`].
     pub fn kill(&mut self, component: &str) -> Result<()> {
@@ -167,15 +212,13 @@ impl ControlPlane {
     }
 }
 
-/// Three distinct free loopback ports. Held open together so they differ; another process could
+/// `N` distinct free loopback ports. Held open together so they differ; another process could
 /// still take one before the component binds it, a race too rare to be worth a retry loop.
-fn free_ports() -> Result<[u16; 3]> {
-    let listeners = [
-        TcpListener::bind("127.0.0.1:0")?,
-        TcpListener::bind("127.0.0.1:0")?,
-        TcpListener::bind("127.0.0.1:0")?,
-    ];
-    let mut ports = [0; 3];
+pub(crate) fn free_ports<const N: usize>() -> Result<[u16; N]> {
+    let listeners: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<_>>()?;
+    let mut ports = [0; N];
     for (port, listener) in ports.iter_mut().zip(&listeners) {
         *port = listener.local_addr()?.port();
     }
@@ -237,13 +280,16 @@ fn apiserver_args(dir: &Path, pki: &Pki, etcd_client: u16, secure: u16) -> Vec<S
     ]
 }
 
-fn controller_manager_args(pki: &Pki, kubeconfig: &Path) -> Vec<String> {
+fn controller_manager_args(pki: &Pki, kubeconfig: &Path, controllers: Controllers) -> Vec<String> {
+    let controllers = match controllers {
+        Controllers::Basic => BASIC_CONTROLLERS.to_owned(),
+        Controllers::Workloads => format!("{BASIC_CONTROLLERS},{WORKLOAD_CONTROLLERS}"),
+    };
     vec![
         format!("--kubeconfig={}", kubeconfig.display()),
-        // What a cluster without nodes needs: namespace deletion, owner-reference cascades,
-        // default ServiceAccounts, Job bookkeeping, and lifting the claim-protection finalizer
-        // (without it a deleted claim, and so its namespace, would never go away).
-        "--controllers=namespace,garbagecollector,serviceaccount-token,serviceaccount,job,persistentvolumeclaim-protection-controller".into(),
+        format!("--controllers={controllers}"),
+        // Autoscalers are looked at every 15 s by default; a test should not wait that long.
+        "--horizontal-pod-autoscaler-sync-period=1s".into(),
         "--leader-elect=false".into(),
         "--secure-port=0".into(),
         format!(

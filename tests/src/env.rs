@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use anyhow::{Context, Result, anyhow};
 use kube::Client;
 
-use crate::control_plane::{ControlPlane, Timings};
+use crate::control_plane::{ControlPlane, Controllers, Timings};
 use crate::kubeconfig;
 use crate::pki::Pki;
 
@@ -25,7 +25,12 @@ static SHARED: OnceLock<Result<TestEnv, String>> = OnceLock::new();
 impl TestEnv {
     /// Starts a new control plane, owned by the returned value (stopped on drop).
     pub async fn start() -> Result<Self> {
-        let control_plane = ControlPlane::start().await?;
+        Self::start_with(Controllers::Basic).await
+    }
+
+    /// [`TestEnv::start`] with the given controllers of kube-controller-manager.
+    pub async fn start_with(controllers: Controllers) -> Result<Self> {
+        let control_plane = ControlPlane::start_with(controllers).await?;
         Ok(Self {
             kubeconfig: control_plane.kubeconfig().to_path_buf(),
             control_plane: Some(control_plane),

@@ -9,15 +9,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::{Namespace, Node};
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, PostParams,
+};
 use kube::{Client, Resource};
 use serde_json::json;
 
 use crate::TestEnv;
 use crate::kubeconfig;
 
-/// Label put on cluster-scoped objects a test creates (Nodes), so they go with its namespace.
+/// Label put on cluster-scoped objects a test creates (Nodes, cluster templates and models), so
+/// they go with its namespace.
 pub const OWNER_LABEL: &str = "testenv.aim.silogen.ai/namespace";
+
+/// Cluster-scoped AIM kinds deleted with the namespace when they carry [`OWNER_LABEL`].
+const CLUSTER_AIM_KINDS: [&str; 2] = ["AIMClusterServiceTemplate", "AIMClusterModel"];
 
 pub struct TestNamespace {
     name: String,
@@ -90,6 +96,24 @@ impl Drop for TestNamespace {
                 nodes
                     .delete_collection(&DeleteParams::default(), &owned)
                     .await?;
+                for kind in CLUSTER_AIM_KINDS {
+                    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
+                        "aim.silogen.ai",
+                        "v1alpha1",
+                        kind,
+                    ));
+                    let api = Api::<DynamicObject>::all_with(client.clone(), &resource);
+                    match api
+                        .delete_collection(&DeleteParams::default(), &owned)
+                        .await
+                    {
+                        // Control planes without the AIM CRDs have nothing to delete.
+                        Err(kube::Error::Api(status)) if status.code == 404 => {}
+                        other => {
+                            other?;
+                        }
+                    }
+                }
                 match Api::<Namespace>::all(client)
                     .delete(&name, &DeleteParams::background())
                     .await

@@ -188,15 +188,24 @@ fn identity(launch: &Launch) -> String {
     format!("{}-operator", launch.operator_namespace)
 }
 
+/// The flag that lets the operator read registries on private addresses: test registries run on
+/// loopback, so every launch has it unless its arguments set it themselves.
+pub const ALLOW_PRIVATE_REGISTRIES: &str = "--registry-allow-private-networks";
+
 fn spawn(launch: &Launch, port: u16) -> Result<Child> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&launch.log)
         .with_context(|| format!("opening {}", launch.log.display()))?;
+    let registries_set = launch
+        .args
+        .iter()
+        .any(|arg| arg.starts_with(ALLOW_PRIVATE_REGISTRIES));
     Command::new(&launch.binary)
         .args(["run", "--operator-namespace", &launch.operator_namespace])
         .args(["--metrics-bind", &format!("127.0.0.1:{port}")])
+        .args((!registries_set).then_some(ALLOW_PRIVATE_REGISTRIES))
         .args(&launch.args)
         .env("KUBECONFIG", &launch.kubeconfig)
         .env("POD_NAME", identity(launch))

@@ -57,9 +57,30 @@ pub fn registry_binary() -> Result<PathBuf> {
     binary(&format!("registry-{}", pinned("DISTRIBUTION_VERSION")?))
 }
 
+/// KServe's controller manager, built by `build.sh` next to the control plane under a versioned name.
+pub fn kserve_binary() -> Result<PathBuf> {
+    binary(&format!("kserve-manager-{}", pinned("KSERVE_VERSION")?))
+}
+
+/// Traefik, fetched by `build.sh` next to the control plane under a versioned name.
+pub fn traefik_binary() -> Result<PathBuf> {
+    binary(&format!("traefik-{}", pinned("TRAEFIK_VERSION")?))
+}
+
+/// KServe's install manifests (`inferenceservice.yaml`, `manifests.yaml` of its webhooks) copied
+/// from its Go module by `build.sh`.
+pub fn kserve_config_dir() -> Result<PathBuf> {
+    Ok(cache_root()?.join(format!("kserve-config-{}", pinned("KSERVE_VERSION")?)))
+}
+
 /// KServe and Gateway API CRDs copied from their Go modules by `build.sh`.
 pub fn third_party_crd_dir() -> Result<PathBuf> {
-    Ok(cache_root()?.join("crds"))
+    let key = format!(
+        "crds-kserve-{}-gateway-api-{}",
+        pinned("KSERVE_VERSION")?,
+        pinned("GATEWAY_API_VERSION")?
+    );
+    Ok(cache_root()?.join(key))
 }
 
 /// The project's own CRDs.

@@ -1,7 +1,8 @@
 //! Throwaway PKI for one control plane: a CA, the apiserver serving cert, an admin client cert, the
-//! service-account signing key pair, and the two certs of the apiserver-to-kubelet connection (the
-//! fake kubelet's serving cert and the apiserver's client cert for it), written as PEM files into the
-//! environment's temp dir.
+//! service-account signing key pair, the two certs of the apiserver-to-kubelet connection (the
+//! fake kubelet's serving cert and the apiserver's client cert for it), and the serving cert of
+//! admission webhooks on loopback (KServe's, in the real-components suite), written as PEM files into
+//! the environment's temp dir.
 //!
 //! The kubelet serving cert is made here, not by whoever runs a fake kubelet, because the CA key never
 //! leaves this function: a test process sharing a control plane started elsewhere finds the ready-made
@@ -31,6 +32,10 @@ pub struct Pki {
     /// The apiserver's client identity towards kubelets (`--kubelet-client-certificate`).
     pub kubelet_client_cert: PathBuf,
     pub kubelet_client_key: PathBuf,
+    /// Serving cert of webhooks the apiserver calls at `https://127.0.0.1:<port>` (IP SAN 127.0.0.1),
+    /// trusted through the `caBundle` of their registration (the CA above).
+    pub webhook_cert: PathBuf,
+    pub webhook_key: PathBuf,
 }
 
 const CA_CERT: &str = "ca.crt";
@@ -44,6 +49,8 @@ const KUBELET_CERT: &str = "kubelet.crt";
 const KUBELET_KEY: &str = "kubelet.key";
 const KUBELET_CLIENT_CERT: &str = "apiserver-kubelet-client.crt";
 const KUBELET_CLIENT_KEY: &str = "apiserver-kubelet-client.key";
+const WEBHOOK_CERT: &str = "webhook.crt";
+const WEBHOOK_KEY: &str = "webhook.key";
 
 impl Pki {
     /// The paths of a PKI that [`Pki::generate`] wrote into `dir` earlier (maybe in another process).
@@ -61,6 +68,8 @@ impl Pki {
             kubelet_key: path(KUBELET_KEY),
             kubelet_client_cert: path(KUBELET_CLIENT_CERT),
             kubelet_client_key: path(KUBELET_CLIENT_KEY),
+            webhook_cert: path(WEBHOOK_CERT),
+            webhook_key: path(WEBHOOK_KEY),
         }
     }
 
@@ -126,6 +135,16 @@ impl Pki {
         kubelet_client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         let kubelet_client_cert = kubelet_client.signed_by(&kubelet_client_key, &ca)?;
 
+        // The apiserver calls webhooks registered by `clientConfig.url` at https://127.0.0.1:<port>.
+        let webhook_key = KeyPair::generate()?;
+        let mut webhook =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?;
+        webhook
+            .distinguished_name
+            .push(DnType::CommonName, "aim-testenv-webhook");
+        webhook.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let webhook_cert = webhook.signed_by(&webhook_key, &ca)?;
+
         let paths = Self::in_dir(dir);
         write(&paths.ca_cert, ca_cert.pem())?;
         write(&paths.server_cert, server_cert.pem())?;
@@ -141,6 +160,8 @@ impl Pki {
             &paths.kubelet_client_key,
             kubelet_client_key.serialize_pem(),
         )?;
+        write(&paths.webhook_cert, webhook_cert.pem())?;
+        write(&paths.webhook_key, webhook_key.serialize_pem())?;
         Ok(paths)
     }
 }

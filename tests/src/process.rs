@@ -10,6 +10,9 @@
 //! - own process groups keep a terminal's Ctrl-C from racing the harness's cleanup, and let one kill
 //!   also take any helper processes a component forks;
 //! - the pid file is written right after each spawn, so a crash half-way through start-up is covered.
+//!
+//! What else must go with the environment (a network namespace, say) goes into [`ON_EXIT_SCRIPT`] in
+//! its dir, which the watchdog runs before deleting the dir.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -25,8 +28,12 @@ const WATCHDOG: &str = r#"
 parent=$1 pids=$2 dir=$3
 while kill -0 "$parent" 2>/dev/null; do sleep 0.5; done
 for pgid in $(cat "$pids" 2>/dev/null); do kill -KILL "-$pgid" 2>/dev/null; done
+if [ -f "$dir/on-exit.sh" ]; then sh "$dir/on-exit.sh"; fi
 rm -rf -- "$dir"
 "#;
+
+/// A shell script in the environment's dir that the watchdog runs once the harness is gone.
+pub const ON_EXIT_SCRIPT: &str = "on-exit.sh";
 
 struct Proc {
     name: String,

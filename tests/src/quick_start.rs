@@ -1,13 +1,18 @@
-//! The seed's Quick Start as a scenario any test can drive, whichever operator runs (in-process or
-//! the `aim-engine run` binary): an AIMService naming only an image that sits in a real registry.
-//! The operator creates the model, reads the image's labels, generates a template per recommended
-//! deployment, runs discovery (its result read through the apiserver's pod log proxy), selects the
-//! template for the cluster's GPU and creates the InferenceService, which the scenario marks Ready.
+//! The AIMService guide's Quick Start as a scenario any test can drive, whichever operator runs
+//! (in-process or the `aim-engine run` binary): an AIMService naming only an image that sits in a
+//! real registry. The operator creates the model, reads the image's labels, generates a template
+//! per recommended deployment, runs discovery (its result read through the apiserver's pod log
+//! proxy), selects the template for the cluster's GPU and creates the InferenceService.
+//!
+//! Who plays the rest is the [`Stage`]: test helpers (an MI300X node, the discovery pod run by hand,
+//! the InferenceService marked Ready), or the real-components cluster, where the scheduler places the
+//! discovery pod, the fake kubelet only reports what it printed, and KServe makes the
+//! InferenceService Ready itself.
 
 use std::time::Duration;
 
 use aim_api::v1alpha1::{AIMModel, AIMRuntimeConfig, AIMService, AIMServiceTemplate};
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use k8s_openapi::api::batch::v1::Job;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, PostParams};
@@ -15,6 +20,7 @@ use serde_json::{Value, json};
 
 use crate::fake_kubelet::FakeKubelet;
 use crate::fixtures::{self, inference_service_api};
+use crate::real_cluster::RealCluster;
 use crate::registry::TestRegistry;
 use crate::{TestEnv, TestNamespace, wait_for};
 
@@ -28,7 +34,22 @@ pub const SERVICE: &str = "llama-chat";
 
 const REPOSITORY: &str = "silogen/aim-meta-llama-llama-3-1-8b-instruct";
 
-const RECOMMENDED: &str = r#"[{"gpuModel":"MI300X","gpuCount":1,"metric":"latency","precision":"fp8"},{"gpuModel":"MI325X","gpuCount":1,"metric":"latency","precision":"fp8"}]"#;
+/// The image's recommended deployments: MI300X, which the scenario's node has, and a GPU model
+/// no node has (unique to the test, so other tests' nodes never provide it).
+fn recommended(absent_gpu: &str) -> String {
+    format!(
+        r#"[{{"gpuModel":"MI300X","gpuCount":1,"metric":"latency","precision":"fp8"}},{{"gpuModel":"{absent_gpu}","gpuCount":1,"metric":"latency","precision":"fp8"}}]"#
+    )
+}
+
+/// Who plays the parts the operator does not.
+#[derive(Debug, Clone, Copy)]
+pub enum Stage<'a> {
+    /// Test helpers play the scheduler, the kubelet and KServe on the shared control plane.
+    Helpers(&'a TestEnv),
+    /// The real-components cluster: only the kubelet is played.
+    Real(&'a RealCluster),
+}
 
 const DISCOVERY_OUTPUT: &str = r#"INFO dry run
 [{"filename":"vllm-mi300x-fp8-tp1-latency.yaml","profile":{"model":"meta-llama/Llama-3.1-8B-Instruct","metadata":{"engine":"vllm","gpu":"MI300X","precision":"fp8","gpu_count":1,"metric":"latency"},"engine_args":{"tensor-parallel-size":1},"env_vars":{"VLLM_USE_V1":"1"}},"models":[{"name":"amd/Llama-3.1-8B-Instruct-FP8-KV","source":"hf://amd/Llama-3.1-8B-Instruct-FP8-KV","size_gb":0.5}]}]
@@ -43,18 +64,31 @@ pub struct QuickStart {
     /// The generated template the service runs (MI300X).
     pub template: String,
     _registry: TestRegistry,
-    _kubelet: FakeKubelet,
+    _kubelet: Option<FakeKubelet>,
 }
 
-/// Runs the Quick Start until the InferenceService is Ready. The namespace's `default` runtime
-/// config gets `config_spec` (plus namespace-scoped model creation, so the test owns everything it
-/// makes) and the service the labels `service_labels`.
+/// Runs the Quick Start with test helpers until the InferenceService is Ready. The namespace's
+/// `default` runtime config gets `config_spec` (plus namespace-scoped model creation, so the test
+/// owns everything it makes) and the service the labels `service_labels`.
 pub async fn run_until_inference_service_ready(
     env: &TestEnv,
     ns: &TestNamespace,
     config_spec: Value,
     service_labels: Value,
 ) -> Result<QuickStart> {
+    run(Stage::Helpers(env), ns, config_spec, service_labels).await
+}
+
+/// Runs the Quick Start until the InferenceService exists; on [`Stage::Helpers`] it is marked
+/// Ready too, on [`Stage::Real`] KServe makes it Ready (or not) itself.
+pub async fn run(
+    stage: Stage<'_>,
+    ns: &TestNamespace,
+    config_spec: Value,
+    service_labels: Value,
+) -> Result<QuickStart> {
+    let absent_gpu = fixtures::gpu_model_no_node_has(ns);
+    let recommended = recommended(&absent_gpu);
     let registry = TestRegistry::start().await?;
     registry
         .push_image(
@@ -65,21 +99,31 @@ pub async fn run_until_inference_service_ready(
                     "com.amd.aim.model.canonicalName",
                     "meta-llama/Llama-3.1-8B-Instruct",
                 ),
-                ("com.amd.aim.model.recommendedDeployments", RECOMMENDED),
+                (
+                    "com.amd.aim.model.recommendedDeployments",
+                    recommended.as_str(),
+                ),
                 ("org.opencontainers.image.title", "Llama 3.1 8B Instruct"),
             ],
         )
         .await?;
     let image = registry.image(REPOSITORY, "0.7.0");
-    let kubelet = FakeKubelet::start(env).await?;
-    let node = kubelet
-        .create_gpu_node(
-            ns,
-            "mi300x",
-            &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
-            8,
-        )
-        .await?;
+    // The helpers' node; the real cluster has its own.
+    let played = match stage {
+        Stage::Helpers(env) => {
+            let kubelet = FakeKubelet::start(env).await?;
+            let node = kubelet
+                .create_gpu_node(
+                    ns,
+                    "mi300x",
+                    &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
+                    8,
+                )
+                .await?;
+            Some((kubelet, node))
+        }
+        Stage::Real(_) => None,
+    };
 
     let mut spec = config_spec;
     spec["model"] = json!({"creationScope": "Namespace"});
@@ -118,8 +162,8 @@ pub async fn run_until_inference_service_ready(
             .map(ResourceExt::name_any)
             .with_context(|| format!("a generated {gpu} template"))
     };
-    let (mi300x, mi325x) = (named("mi300x")?, named("mi325x")?);
-    wait_for(&templates, &mi325x, TIMEOUT, |t| state(t) == "NotAvailable").await?;
+    let (mi300x, absent) = (named("mi300x")?, named(&absent_gpu.to_lowercase())?);
+    wait_for(&templates, &absent, TIMEOUT, |t| state(t) == "NotAvailable").await?;
 
     let job = discovery_job(ns, &mi300x).await?;
     let container = job
@@ -134,9 +178,19 @@ pub async fn run_until_inference_service_ready(
         container.args
     );
     ensure!(container.image.as_deref() == Some(image.as_str()));
-    kubelet
-        .run_job_pod(ns, &node, &job.name_any(), DISCOVERY_OUTPUT)
-        .await?;
+    match (&played, stage) {
+        (_, Stage::Real(cluster)) => {
+            cluster
+                .kubelet()
+                .set_job_output(ns.name(), &job.name_any(), DISCOVERY_OUTPUT);
+        }
+        (Some((kubelet, node)), Stage::Helpers(_)) => {
+            kubelet
+                .run_job_pod(ns, node, &job.name_any(), DISCOVERY_OUTPUT)
+                .await?;
+        }
+        (None, Stage::Helpers(_)) => bail!("the helpers' stage has a kubelet"),
+    }
 
     let ready = wait_for(&templates, &mi300x, TIMEOUT, |t| state(t) == "Ready").await?;
     let sources = ready.status.map(|s| s.model_sources).unwrap_or_default();
@@ -156,13 +210,15 @@ pub async fn run_until_inference_service_ready(
         isvc.data["spec"]["predictor"]["model"]["runtime"] == mi300x.as_str(),
         "the InferenceService runs the MI300X template"
     );
-    fixtures::mark_inference_service_ready(&isvcs, SERVICE).await?;
+    if played.is_some() {
+        fixtures::mark_inference_service_ready(&isvcs, SERVICE).await?;
+    }
     Ok(QuickStart {
         image,
         model,
         template: mi300x,
         _registry: registry,
-        _kubelet: kubelet,
+        _kubelet: played.map(|(kubelet, _)| kubelet),
     })
 }
 

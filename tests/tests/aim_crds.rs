@@ -208,3 +208,54 @@ async fn a_template_model_name_cannot_change() {
     assert!(rejection(result).contains("gpuSelector is immutable"));
     templates.delete(&name, &Default::default()).await.unwrap();
 }
+
+/// Every AIM CRD, created (server-side dry run) under a group of its own so it does not clash with
+/// the installed one: the apiserver answers without a single `Warning` header. It warns about
+/// schema it does not fully understand, such as a `format` Kubernetes does not know.
+#[tokio::test]
+async fn no_aim_crd_makes_the_apiserver_warn() {
+    let ns = namespace().await;
+    let client = ns.client();
+    for (index, mut crd) in aim_api::crds::all().into_iter().enumerate() {
+        let name = crd.metadata.name.clone().unwrap();
+        let group = format!("warnings-{index}.{}", ns.name());
+        crd.metadata.name = Some(format!("{}.{group}", crd.spec.names.plural));
+        crd.spec.group = group;
+        let request = http::Request::post(
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions?dryRun=All&fieldValidation=Strict",
+        )
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(kube::client::Body::from(serde_json::to_vec(&crd).unwrap()))
+        .unwrap();
+        let response = client.send(request).await.unwrap();
+        let status = response.status();
+        let warnings: Vec<String> = response
+            .headers()
+            .get_all(http::header::WARNING)
+            .iter()
+            .map(|value| value.to_str().unwrap_or_default().to_owned())
+            .collect();
+        assert!(
+            status.is_success(),
+            "{name}: the apiserver answered {status}"
+        );
+        assert!(
+            warnings.is_empty(),
+            "{name}: the apiserver warns {warnings:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_policy_name_longer_than_an_object_name_is_refused() {
+    let ns = namespace().await;
+    let config = |policy_name: String| {
+        json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig",
+            "metadata": {"name": "long-policy-name"}, "spec": {"policyName": policy_name}
+        })
+    };
+    dry_run(&ns, config("p".repeat(253))).await.unwrap();
+    let message = rejection(dry_run(&ns, config("p".repeat(254))).await);
+    assert!(message.contains("policyName"), "{message}");
+}

@@ -106,14 +106,22 @@ async fn bind_and_await_download(ns: &TestNamespace, model_cache: &str) -> Job {
 
 /// Drives the service's cache to Available: volume bound, download finished.
 async fn warm_cache(ns: &TestNamespace) {
+    warm_template_cache(ns, TEMPLATE).await;
+}
+
+/// Drives the template cache `template_cache` (of the one model source) to Available.
+async fn warm_template_cache(ns: &TestNamespace, template_cache: &str) {
     bind_and_await_download(ns, MODEL_CACHE).await;
     let jobs: Api<Job> = ns.api();
     fixtures::mark_job_complete(&jobs, &format!("{MODEL_CACHE}-cache-download"))
         .await
         .unwrap();
-    wait_for(&aim_api(ns, "AIMTemplateCache"), TEMPLATE, TIMEOUT, |c| {
-        cache_state(c) == "Available"
-    })
+    wait_for(
+        &aim_api(ns, "AIMTemplateCache"),
+        template_cache,
+        TIMEOUT,
+        |c| cache_state(c) == "Available",
+    )
     .await
     .unwrap();
 }
@@ -490,4 +498,198 @@ async fn deleting_a_template_cache_deletes_its_unfinished_model_caches_and_keeps
         ),
         "the Available model cache is kept: {kept:?}"
     );
+}
+
+/// The AIMService guide's "Example Status" for `llama-chat`: the model `meta-llama-3-8b` in the
+/// namespace, the cluster template `llama-3-8b-latency`, the namespace's `default` runtime config,
+/// cached models and routing on the default path. Every condition the example shows, with its
+/// exact reason and message, and every resolved reference in the example's form.
+#[tokio::test]
+async fn the_guides_example_status_is_reported_with_every_reason_and_message() {
+    let ns = namespace().await;
+    let template = "llama-3-8b-latency";
+    fixtures::create_node(
+        &ns,
+        "gpu",
+        &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
+        8,
+    )
+    .await
+    .unwrap();
+    create(&ns, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMModel", "metadata": {"name": "meta-llama-3-8b"},
+        "spec": {"image": IMAGE, "discovery": {"enabled": false}}
+    }))
+    .await;
+    // Cluster-scoped, with the guide's name: labelled so it goes with the namespace, and any
+    // copy a crashed earlier run left behind is removed first.
+    let cluster_templates = Api::<DynamicObject>::all_with(
+        ns.client(),
+        &kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+            "aim.silogen.ai",
+            "v1alpha1",
+            "AIMClusterServiceTemplate",
+        )),
+    );
+    if cluster_templates.get_opt(template).await.unwrap().is_some() {
+        cluster_templates
+            .delete(template, &DeleteParams::default())
+            .await
+            .unwrap();
+        wait_for_deletion(&cluster_templates, template, TIMEOUT)
+            .await
+            .unwrap();
+    }
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMClusterServiceTemplate",
+        "metadata": {"name": template, "labels": {aim_tests::namespace::OWNER_LABEL: ns.name()}},
+        "spec": {
+            "modelName": "meta-llama-3-8b", "metric": "latency", "precision": "fp8",
+            "gpuSelector": {"count": 1, "model": "MI300X"}, "modelSources": one_source()
+        }
+    }))
+    .unwrap();
+    cluster_templates
+        .create(&kube::api::PostParams::default(), &object)
+        .await
+        .unwrap();
+    create(&ns, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig", "metadata": {"name": "default"},
+        "spec": {}
+    }))
+    .await;
+    create(&ns, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": "llama-chat"},
+        "spec": {
+            "model": {"ref": "meta-llama-3-8b"}, "templateRef": template, "cacheModel": true,
+            "routing": {"enabled": true, "gatewayRef": {"name": "inference-gateway", "namespace": "gateways"}}
+        }
+    }))
+    .await;
+
+    warm_template_cache(&ns, template).await;
+    let isvcs = inference_service_api(ns.client(), ns.name());
+    wait_for(&isvcs, "llama-chat", TIMEOUT, |_| true)
+        .await
+        .unwrap();
+    fixtures::mark_inference_service_ready(&isvcs, "llama-chat")
+        .await
+        .unwrap();
+    let routes = fixtures::http_route_api(ns.client(), ns.name());
+    wait_for(&routes, "llama-chat-route", TIMEOUT, |_| true)
+        .await
+        .unwrap();
+    fixtures::mark_http_route_accepted(&routes, "llama-chat-route")
+        .await
+        .unwrap();
+    let services: Api<AIMService> = ns.api();
+    let running = wait_for(&services, "llama-chat", TIMEOUT, |s| state(s) == "Running")
+        .await
+        .unwrap();
+
+    let status = serde_json::to_value(running.status.as_ref().unwrap()).unwrap();
+    assert_eq!(status["status"], "Running");
+    assert_eq!(status["observedGeneration"], 1);
+    let conditions: Vec<(&str, &str, &str, &str)> = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["type"].as_str().unwrap(),
+                c["status"].as_str().unwrap(),
+                c["reason"].as_str().unwrap(),
+                c["message"].as_str().unwrap(),
+            )
+        })
+        .filter(|(type_, ..)| !matches!(*type_, "Progressing" | "Failure"))
+        .collect();
+    assert_eq!(
+        conditions,
+        [
+            (
+                "Resolved",
+                "True",
+                "Resolved",
+                "Model and template resolved successfully"
+            ),
+            ("CacheReady", "True", "CacheWarm", "Model sources cached"),
+            (
+                "RuntimeReady",
+                "True",
+                "RuntimeReady",
+                "InferenceService is ready"
+            ),
+            ("RoutingReady", "True", "RouteReady", "HTTPRoute configured"),
+            ("Ready", "True", "Ready", "Service is ready"),
+        ]
+    );
+    for c in status["conditions"].as_array().unwrap() {
+        assert_eq!(c["observedGeneration"], 1, "{c}");
+    }
+    let reference = |field: &str| {
+        let r = &status[field];
+        (
+            r["name"].as_str().unwrap().to_owned(),
+            r["namespace"].as_str().map(str::to_owned),
+            r["scope"].as_str().unwrap().to_owned(),
+            r["kind"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(
+        reference("resolvedRuntimeConfig"),
+        (
+            "default".to_owned(),
+            Some(ns.name().to_owned()),
+            "Namespace".to_owned(),
+            "aim.silogen.ai/v1alpha1/AIMRuntimeConfig".to_owned()
+        )
+    );
+    assert_eq!(
+        reference("resolvedImage"),
+        (
+            "meta-llama-3-8b".to_owned(),
+            Some(ns.name().to_owned()),
+            "Namespace".to_owned(),
+            "aim.silogen.ai/v1alpha1/AIMModel".to_owned()
+        )
+    );
+    assert_eq!(
+        reference("resolvedTemplate"),
+        (
+            template.to_owned(),
+            None,
+            "Cluster".to_owned(),
+            "aim.silogen.ai/v1alpha1/AIMClusterServiceTemplate".to_owned()
+        )
+    );
+    assert_eq!(
+        status["routing"]["path"],
+        format!("/{}/llama-chat", ns.name())
+    );
+}
+
+// The runtime configuration guide, "Service Account": "Specify the service account for discovery
+// jobs and supporting pods", and its private-registry credentials: a model's download Job is such
+// a pod.
+#[tokio::test]
+async fn the_runtime_configs_service_account_and_pull_secrets_reach_the_download_job() {
+    let ns = namespace().await;
+    model_and_template(&ns, one_source()).await;
+    create(&ns, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig", "metadata": {"name": "default"},
+        "spec": {"serviceAccountName": "aim-runtime", "imagePullSecrets": [{"name": "registry-creds"}]}
+    }))
+    .await;
+    caching_service(&ns).await;
+    let job = bind_and_await_download(&ns, MODEL_CACHE).await;
+    let pod = job.spec.unwrap().template.spec.unwrap();
+    assert_eq!(pod.service_account_name.as_deref(), Some("aim-runtime"));
+    let secrets: Vec<String> = pod
+        .image_pull_secrets
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(secrets, ["registry-creds"]);
 }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use aim_tests::fixtures::{self, AMD_GPU_DEVICE_ID, AMD_GPU_RESOURCE, MI300X_DEVICE_ID};
+use aim_tests::history::History;
 use aim_tests::{TestEnv, TestNamespace, paths, wait_for, wait_for_deletion};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node};
@@ -294,6 +295,31 @@ fn job_condition(job: &Job, type_: &str) -> bool {
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == type_ && c.status == "True"))
 }
 
+/// Waits until the Job controller has worked through everything queued before now: it sets the
+/// start time of a Job created now, which it handles after the changes made before (its queue is
+/// first in, first out). An observed point after which its reaction to earlier changes is visible.
+async fn job_controller_caught_up(api: &Api<Job>, probe: &str) {
+    api.create(&PostParams::default(), &job(probe))
+        .await
+        .unwrap();
+    wait_for(api, probe, TIMEOUT, |j| {
+        j.status.as_ref().is_some_and(|s| s.start_time.is_some())
+    })
+    .await
+    .unwrap();
+}
+
+/// The versions of the Job from `marked` on, once the Job controller has caught up with it.
+async fn versions_from(api: &Api<Job>, history: &History<Job>, marked: &Job) -> Vec<Job> {
+    job_controller_caught_up(api, "probe").await;
+    let versions = history.since(0);
+    let start = versions
+        .iter()
+        .position(|v| v.metadata.resource_version == marked.metadata.resource_version)
+        .expect("the watch saw the marked version");
+    versions[start..].to_vec()
+}
+
 #[tokio::test]
 async fn job_marked_complete_passes_status_validation_and_stays_complete() {
     let ns = namespace().await;
@@ -308,16 +334,19 @@ async fn job_marked_complete_passes_status_validation_and_stays_complete() {
     .await
     .unwrap();
 
-    fixtures::mark_job_complete(&api, "download").await.unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let history = History::start(api.clone(), "download").await.unwrap();
+    let marked = fixtures::mark_job_complete(&api, "download").await.unwrap();
+    for version in versions_from(&api, &history, &marked).await {
+        assert!(job_condition(&version, "Complete"), "{:?}", version.status);
+        assert!(
+            job_condition(&version, "SuccessCriteriaMet"),
+            "{:?}",
+            version.status
+        );
+        assert_eq!(version.status.as_ref().and_then(|s| s.succeeded), Some(1));
+    }
     let done = api.get("download").await.unwrap();
     assert!(job_condition(&done, "Complete"), "{:?}", done.status);
-    assert!(
-        job_condition(&done, "SuccessCriteriaMet"),
-        "{:?}",
-        done.status
-    );
-    assert_eq!(done.status.as_ref().and_then(|s| s.succeeded), Some(1));
 }
 
 #[tokio::test]
@@ -328,7 +357,8 @@ async fn job_marked_failed_passes_status_validation_and_stays_failed() {
         .await
         .unwrap();
 
-    fixtures::mark_job_failed(
+    let history = History::start(api.clone(), "download").await.unwrap();
+    let marked = fixtures::mark_job_failed(
         &api,
         "download",
         "BackoffLimitExceeded",
@@ -336,10 +366,12 @@ async fn job_marked_failed_passes_status_validation_and_stays_failed() {
     )
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    for version in versions_from(&api, &history, &marked).await {
+        assert!(job_condition(&version, "Failed"), "{:?}", version.status);
+        assert!(!job_condition(&version, "Complete"), "{:?}", version.status);
+    }
     let failed = api.get("download").await.unwrap();
     assert!(job_condition(&failed, "Failed"), "{:?}", failed.status);
-    assert!(!job_condition(&failed, "Complete"), "{:?}", failed.status);
 }
 
 #[tokio::test]

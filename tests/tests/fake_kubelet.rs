@@ -8,7 +8,7 @@ use aim_tests::{TestEnv, TestNamespace};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::ResourceExt as _;
-use kube::api::{Api, LogParams, PostParams};
+use kube::api::{Api, LogParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
 const DISCOVERY_OUTPUT: &str = r#"starting dry run
@@ -156,15 +156,9 @@ async fn logs_of_unknown_pods_are_errors() {
 async fn discovery_log_reads_the_newest_succeeded_pod() {
     let (ns, kubelet, node) = setup().await;
     let client = ns.client();
+    let job = create_job(&ns, "discovery", None).await;
     assert_eq!(
-        pod_logs::discovery_log(&client, ns.name(), "absent")
-            .await
-            .expect("no job"),
-        None
-    );
-    create_job(&ns, "discovery", None).await;
-    assert_eq!(
-        pod_logs::discovery_log(&client, ns.name(), "discovery")
+        pod_logs::discovery_log(&client, ns.name(), &job)
             .await
             .expect("pending"),
         None,
@@ -175,7 +169,7 @@ async fn discovery_log_reads_the_newest_succeeded_pod() {
         .run_job_pod(&ns, &node, "discovery", DISCOVERY_OUTPUT)
         .await
         .expect("run job pod");
-    let log = pod_logs::discovery_log(&client, ns.name(), "discovery")
+    let log = pod_logs::discovery_log(&client, ns.name(), &job)
         .await
         .expect("discovery log");
     assert_eq!(log.as_deref(), Some(DISCOVERY_OUTPUT));
@@ -183,9 +177,54 @@ async fn discovery_log_reads_the_newest_succeeded_pod() {
     // A runaway log is cut at the cap.
     let huge = "x".repeat(MAX_LOG_BYTES + 4096);
     kubelet.set_log(ns.name(), &pod.name_any(), "discovery", &huge);
-    let log = pod_logs::discovery_log(&client, ns.name(), "discovery")
+    let log = pod_logs::discovery_log(&client, ns.name(), &job)
         .await
         .expect("discovery log")
         .expect("a succeeded pod");
     assert_eq!(log.len(), MAX_LOG_BYTES);
+}
+
+/// Anyone who may create pods in the namespace may label one with a Job's name and make it
+/// "succeed" with any output; only the Job's own pods (it is their controller) are read.
+#[tokio::test]
+async fn discovery_log_reads_only_pods_the_job_controls() {
+    let (ns, kubelet, node) = setup().await;
+    let client = ns.client();
+    // Handed to another controller, so kube-controller-manager makes no pod of its own.
+    let job = create_job(&ns, "discovery", Some("example.com/elsewhere")).await;
+    let pods: Api<Pod> = ns.api();
+    let forged: Pod = serde_json::from_value(json!({
+        "metadata": { "name": "forged", "labels": {
+            "job-name": "discovery", "batch.kubernetes.io/job-name": "discovery" } },
+        "spec": { "nodeName": node.name_any(), "restartPolicy": "Never",
+                  "containers": [{ "name": "discovery", "image": "x" }] },
+    }))
+    .expect("pod");
+    pods.create(&PostParams::default(), &forged)
+        .await
+        .expect("create pod");
+    pods.patch_status(
+        "forged",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"phase": "Succeeded"}})),
+    )
+    .await
+    .expect("forged pod succeeds");
+    kubelet.set_log(ns.name(), "forged", "discovery", "[{\"forged\": true}]");
+    assert_eq!(
+        pod_logs::discovery_log(&client, ns.name(), &job)
+            .await
+            .expect("no pod of the Job"),
+        None,
+        "a pod the Job does not control is not its result"
+    );
+
+    kubelet
+        .run_job_pod(&ns, &node, "discovery", DISCOVERY_OUTPUT)
+        .await
+        .expect("run job pod");
+    let log = pod_logs::discovery_log(&client, ns.name(), &job)
+        .await
+        .expect("discovery log");
+    assert_eq!(log.as_deref(), Some(DISCOVERY_OUTPUT));
 }

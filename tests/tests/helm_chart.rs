@@ -197,13 +197,32 @@ async fn the_deployment_runs_the_operator_hardened_with_its_flags() {
         "--namespace=team-a,team-b",
         "--log-json",
         "--metrics-bind=0.0.0.0:8080",
+        "--policy-root=/policies",
+        // Below the cache volume's 256Mi size limit.
+        "--policy-cache-max-mib=192",
+        "--registry-allow-private-networks=false",
+        "--registry-timeout-seconds=60",
+        "--allowed-service-accounts=*",
     ] {
         assert!(args.contains(&expected), "{expected} missing from {args:?}");
     }
+    // The policy memory budget follows the container's memory limit unless set.
+    assert!(
+        !args
+            .iter()
+            .any(|a| a.starts_with("--policy-memory-budget-mib")),
+        "{args:?}"
+    );
+    assert_eq!(container["resources"]["limits"]["memory"], "512Mi");
 
     let env = container["env"].as_array().unwrap();
     let var = |name: &str| env.iter().find(|e| e["name"] == name).unwrap().clone();
     assert_eq!(var("AIM_OPERATOR_NAMESPACE")["value"], "ops");
+    // The operator's own identity, which the plan checks keep every planned pod from.
+    assert_eq!(
+        var("AIM_OPERATOR_SERVICE_ACCOUNT")["valueFrom"]["fieldRef"]["fieldPath"],
+        "spec.serviceAccountName"
+    );
     assert_eq!(
         var("POD_NAME")["valueFrom"]["fieldRef"]["fieldPath"],
         "metadata.name"
@@ -289,6 +308,8 @@ async fn every_rendered_object_passes_a_server_side_dry_run_apply() {
         "RoleBinding",
         "Service",
         "Deployment",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     ]
     .into();
     let params = PatchParams::apply("aim-tests-helm").dry_run().force();
@@ -434,6 +455,8 @@ const NEEDED: &[(&str, &str, &str, Option<&str>)] = &[
     ("watch", "aim.silogen.ai", "aimpolicies", None),
     ("patch", "aim.silogen.ai", "aimpolicies", None),
     ("list", "", "configmaps", Some("")),
+    // Namespace labels: which namespaces may select an AIMPolicy (controller/context.rs).
+    ("watch", "", "namespaces", None),
     // Discovery results, pull secrets, storage classes, Events.
     ("get", "", "pods/log", None),
     ("list", "", "pods", None),
@@ -455,6 +478,7 @@ const NOT_NEEDED: &[(&str, &str, &str, Option<&str>)] = &[
     ("watch", "", "secrets", None),
     ("create", "", "pods", None),
     ("delete", "", "nodes", None),
+    ("patch", "", "namespaces", None),
     ("list", "", "configmaps", Some("kube-system")),
     (
         "create",
@@ -623,5 +647,195 @@ async fn server_side_apply_of_a_new_object_needs_create_as_well_as_patch() {
             }
             Err(e) => panic!("apply-create with create and patch: {e}"),
         }
+    }
+}
+
+#[tokio::test]
+async fn the_pod_check_allowlists_reach_the_operators_flags() {
+    let helm = Helm::new().unwrap();
+    let objects = helm
+        .template(
+            RELEASE,
+            "ops",
+            &[
+                "--set",
+                "policyChecks.allowedServiceAccounts={default,ml-*/aim-runtime}",
+                "--set",
+                "policyChecks.allowedImageRegistries={ghcr.io,*.corp.example}",
+                "--set",
+                "policyChecks.admissionPolicy.enabled=false",
+            ],
+        )
+        .await
+        .unwrap();
+    let kinds: BTreeSet<&str> = objects.iter().map(kind_of).collect();
+    assert!(!kinds.contains("ValidatingAdmissionPolicy"), "{kinds:?}");
+    let objects = as_json(&objects);
+    let args =
+        only(&objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"].clone();
+    let args: Vec<&str> = args
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        args.contains(&"--allowed-service-accounts=default,ml-*/aim-runtime"),
+        "{args:?}"
+    );
+    assert!(
+        args.contains(&"--allowed-image-registries=ghcr.io,*.corp.example"),
+        "{args:?}"
+    );
+    let refused = helm
+        .lint(&["--set", "policyChecks.allowedServiceAccounts={a/b/c}"])
+        .await
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "a malformed pattern passes the schema"
+    );
+}
+
+/// Defence in depth: whatever the operator's own checks let through, the apiserver refuses a
+/// privileged or host-reaching pod spec, or one running as the operator's ServiceAccount, when
+/// that account writes it; others' objects are not its business.
+#[tokio::test]
+async fn the_admission_policy_refuses_unsafe_pod_specs_from_the_operator_account_only() {
+    let ns = namespace().await;
+    let (access, operator) = operator_client(&ns).await;
+    let helm = Helm::new().unwrap();
+    let admission: Vec<DynamicObject> = helm
+        .template(RELEASE, ns.name(), &[])
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| kind_of(o).starts_with("ValidatingAdmissionPolicy"))
+        .collect();
+    assert_eq!(admission.len(), 2);
+    let admin = ns.client();
+    helm::apply(
+        &admin,
+        &admission,
+        ns.name(),
+        &PatchParams::apply("aim-tests-helm").force(),
+    )
+    .await
+    .unwrap();
+    let account = only(
+        &as_json(&helm.template(RELEASE, ns.name(), &[]).await.unwrap()),
+        "ServiceAccount",
+    )["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let restricted = json!({"name": "c", "image": "busybox", "securityContext": {
+        "allowPrivilegeEscalation": false, "runAsNonRoot": true,
+        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}});
+    let job = |pod: Value| -> k8s_openapi::api::batch::v1::Job {
+        serde_json::from_value(json!({"metadata": {"generateName": "vap-"},
+            "spec": {"template": {"spec": pod}}}))
+        .unwrap()
+    };
+    let mut privileged = restricted.clone();
+    privileged["securityContext"] = json!({"privileged": true, "capabilities": {"drop": ["ALL"]}});
+    let unsafe_jobs = [
+        (
+            "privileged",
+            job(json!({"restartPolicy": "Never", "containers": [privileged]})),
+        ),
+        (
+            "hostPID",
+            job(json!({"restartPolicy": "Never", "hostPID": true, "containers": [restricted]})),
+        ),
+        (
+            "hostPath",
+            job(json!({"restartPolicy": "Never", "containers": [restricted],
+            "volumes": [{"name": "root", "hostPath": {"path": "/"}}]})),
+        ),
+        (
+            "operator account",
+            job(
+                json!({"restartPolicy": "Never", "serviceAccountName": account,
+            "containers": [restricted]}),
+            ),
+        ),
+    ];
+    let dry_run = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    let as_operator: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(operator, ns.name());
+    let as_admin: Api<k8s_openapi::api::batch::v1::Job> = ns.api();
+    // The apiserver learns of the policy through an informer: wait until it refuses.
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        match as_operator.create(&dry_run, &unsafe_jobs[0].1).await {
+            Err(kube::Error::Api(status))
+                if status.message.contains("ValidatingAdmissionPolicy") =>
+            {
+                break;
+            }
+            other => assert!(
+                tokio::time::Instant::now() < deadline,
+                "the admission policy never refused: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for (what, job) in &unsafe_jobs {
+        let refused = as_operator.create(&dry_run, job).await;
+        assert!(
+            matches!(&refused, Err(kube::Error::Api(s)) if s.message.contains("ValidatingAdmissionPolicy")),
+            "{what}: {refused:?}"
+        );
+        as_admin
+            .create(&dry_run, job)
+            .await
+            .unwrap_or_else(|e| panic!("{what}, by someone else: {e}"));
+    }
+    as_operator
+        .create(
+            &dry_run,
+            &job(json!({"restartPolicy": "Never", "containers": [restricted]})),
+        )
+        .await
+        .expect("a restricted Job is the operator's to create");
+
+    let isvc = |predictor: Value| -> DynamicObject {
+        serde_json::from_value(json!({"apiVersion": "serving.kserve.io/v1beta1",
+            "kind": "InferenceService", "metadata": {"name": "vap"}, "spec": {"predictor": predictor}}))
+        .unwrap()
+    };
+    let isvcs = aim_tests::fixtures::inference_service_api(
+        kubeconfig::client(access.path()).await.unwrap(),
+        ns.name(),
+    );
+    let model = json!({"modelFormat": {"name": "aim"}, "runtime": "r",
+        "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}});
+    let host_path = isvc(json!({"model": model,
+        "volumes": [{"name": "root", "hostPath": {"path": "/"}}]}));
+    let refused = isvcs.create(&dry_run, &host_path).await;
+    assert!(
+        matches!(&refused, Err(kube::Error::Api(s)) if s.message.contains("host paths")),
+        "{refused:?}"
+    );
+    isvcs
+        .create(&dry_run, &isvc(json!({"model": model})))
+        .await
+        .expect("the default policy's kind of InferenceService is admitted");
+
+    for object in &admission {
+        let types = object.types.as_ref().unwrap();
+        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "admissionregistration.k8s.io",
+            "v1",
+            &types.kind,
+        ));
+        Api::<DynamicObject>::all_with(admin.clone(), &resource)
+            .delete(&object.name_any(), &Default::default())
+            .await
+            .unwrap();
     }
 }

@@ -322,14 +322,111 @@ async fn a_runtime_config_naming_an_inactive_policy_leaves_the_service_untouched
     let ns = namespace().await;
     routed_service(&ns).await;
     let isvcs = inference_service_api(ns.client(), ns.name());
-    let created = wait_for(&isvcs, "chat", TIMEOUT, |_| true).await.unwrap();
-    select_policy(&ns, &format!("{}-missing", ns.name())).await;
+    let routes = fixtures::http_route_api(ns.client(), ns.name());
+    wait_for(&isvcs, "chat", TIMEOUT, |_| true).await.unwrap();
+    wait_for(&routes, "chat-route", TIMEOUT, |_| true)
+        .await
+        .unwrap();
     let services: Api<AIMService> = ns.api();
-    wait_for(&services, "chat", TIMEOUT, |s| {
+    // Settled: the status of the objects above is written.
+    let before = wait_for(&services, "chat", TIMEOUT, |s| {
+        s.status
+            .as_ref()
+            .is_some_and(|st| st.resolved_template.is_some())
+    })
+    .await
+    .unwrap();
+    let isvc = isvcs.get("chat").await.unwrap();
+    let route = routes.get("chat-route").await.unwrap();
+
+    select_policy(&ns, &format!("{}-missing", ns.name())).await;
+    let after = wait_for(&services, "chat", TIMEOUT, |s| {
         condition(s, "Failure").is_some_and(|c| c.1 == "PolicyUnavailable")
     })
     .await
     .unwrap();
-    let kept = isvcs.get("chat").await.unwrap();
-    assert_eq!(kept.metadata.uid, created.metadata.uid);
+    // Its children are not written to (same object, same version) ...
+    for (api, name, before) in [(&isvcs, "chat", &isvc), (&routes, "chat-route", &route)] {
+        let now = api.get(name).await.unwrap();
+        assert_eq!(
+            (&now.metadata.uid, &now.metadata.resource_version),
+            (&before.metadata.uid, &before.metadata.resource_version),
+            "{name} changed"
+        );
+    }
+    // ... its spec is as it was, and its status keeps everything but Ready and Failure.
+    assert_eq!(after.spec, before.spec);
+    let (before, after) = (before.status.unwrap(), after.status.unwrap());
+    assert_eq!(after.status, before.status);
+    assert_eq!(after.resolved_template, before.resolved_template);
+    assert_eq!(after.routing, before.routing);
+    let kept = |conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition]| {
+        conditions
+            .iter()
+            .filter(|c| c.type_ != "Ready" && c.type_ != "Failure")
+            .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(kept(&after.conditions), kept(&before.conditions));
+}
+
+/// An AIMPolicy decides what the operator creates; only the namespaces its `namespaceSelector`
+/// selects may choose it, and a namespace outside it is told so and changes nothing.
+#[tokio::test]
+async fn only_the_namespaces_an_aim_policy_selects_may_choose_it() {
+    let ns = namespace().await;
+    let name = format!("{}-selective", ns.name());
+    let wasm = team_routes_wasm();
+    upload(&ns, &name, wasm).await;
+    let label = "aim.example.com/policy-tenant";
+    let policies = create_policy(
+        &ns,
+        &name,
+        json!({"source": {"configMap": {"name": name}}, "digest": fixtures::policy_digest(wasm),
+               "namespaceSelector": {"matchLabels": {label: ns.name()}}}),
+    )
+    .await;
+    wait_for(&policies, &name, TIMEOUT, |p| {
+        policy_state(p) == Some("Active")
+    })
+    .await
+    .unwrap();
+    routed_service(&ns).await;
+    let routes = fixtures::http_route_api(ns.client(), ns.name());
+    let default_path = format!("/{}/chat", ns.name());
+    wait_for(&routes, "chat-route", TIMEOUT, |r| {
+        fixtures::http_route_path(r) == default_path
+    })
+    .await
+    .unwrap();
+
+    select_policy(&ns, &name).await;
+    let services: Api<AIMService> = ns.api();
+    wait_for(&services, "chat", TIMEOUT, |s| {
+        condition(s, "Failure").is_some_and(|c| c.1 == "PolicyNotAllowed")
+    })
+    .await
+    .unwrap();
+    let route = routes.get("chat-route").await.unwrap();
+    assert_eq!(fixtures::http_route_path(&route), default_path);
+
+    let namespaces: Api<Namespace> = Api::all(ns.client());
+    namespaces
+        .patch(
+            ns.name(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {label: ns.name()}}})),
+        )
+        .await
+        .unwrap();
+    let team_path = format!("/teams/search/{}/chat", ns.name());
+    wait_for(&routes, "chat-route", TIMEOUT, |r| {
+        fixtures::http_route_path(r) == team_path
+    })
+    .await
+    .unwrap();
+    policies
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
 }

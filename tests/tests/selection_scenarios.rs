@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{condition, create, namespace, state};
+use common::{condition, create, message, namespace, state};
 
 use std::time::Duration;
 
@@ -153,15 +153,6 @@ async fn service(ns: &TestNamespace, name: &str, spec: Value) {
     .await;
 }
 
-fn message(service: &AIMService, type_: &str) -> String {
-    service
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
-        .map(|c| c.message.clone())
-        .unwrap_or_default()
-}
-
 fn resolved_template(service: &AIMService) -> Option<String> {
     Some(
         service
@@ -212,39 +203,49 @@ async fn discovery_job(ns: &TestNamespace, template: &str) -> Job {
     }
 }
 
-#[tokio::test]
-async fn overrides_no_template_matches_create_a_derived_template_and_the_service_waits_for_it() {
+/// An MI300X node on a fake kubelet, the model `llama`, and the template `base` for it (latency,
+/// fp8, 1 MI300X) Ready by discovery: the kubelet ran its discovery Job. The kubelet must live as
+/// long as the test.
+async fn discovered_template(ns: &TestNamespace, base: &str) -> FakeKubelet {
     let env = TestEnv::shared().await.unwrap();
-    let ns = namespace().await;
-    // The base template runs discovery, so the derived one does too and stays Progressing: no
-    // pod runs its discovery Job here.
     let kubelet = FakeKubelet::start(env).await.unwrap();
     let node = kubelet
         .create_gpu_node(
-            &ns,
+            ns,
             "mi300x",
             &[(fixtures::AMD_GPU_DEVICE_ID, fixtures::MI300X_DEVICE_ID)],
             8,
         )
         .await
         .unwrap();
-    model(&ns, "llama").await;
-    let base = "default-testing-llama-3-8b";
+    model(ns, "llama").await;
     template(
-        &ns,
+        ns,
         base,
         json!({"modelName": "llama", "metric": "latency", "precision": "fp8", "gpuSelector": {"count": 1, "model": "MI300X"}}),
     )
     .await;
-    let job = discovery_job(&ns, base).await;
+    let job = discovery_job(ns, base).await;
     kubelet
-        .run_job_pod(&ns, &node, &job.name_any(), DISCOVERY_OUTPUT)
+        .run_job_pod(ns, &node, &job.name_any(), DISCOVERY_OUTPUT)
         .await
         .unwrap();
+    wait_for(&aim_api(ns, "AIMServiceTemplate"), base, TIMEOUT, |t| {
+        template_state(t) == "Ready"
+    })
+    .await
+    .unwrap();
+    kubelet
+}
+
+#[tokio::test]
+async fn overrides_no_template_matches_create_a_derived_template_and_the_service_waits_for_it() {
+    let ns = namespace().await;
+    // The base template runs discovery, so the derived one does too and stays Progressing: no
+    // pod runs its discovery Job here.
+    let base = "default-testing-llama-3-8b";
+    let _kubelet = discovered_template(&ns, base).await;
     let templates = aim_api(&ns, "AIMServiceTemplate");
-    wait_for(&templates, base, TIMEOUT, |t| template_state(t) == "Ready")
-        .await
-        .unwrap();
 
     service(
         &ns,
@@ -417,16 +418,18 @@ async fn templates_for_a_gpu_no_node_has_are_not_selected() {
     let ns = namespace().await;
     mi300x_node(&ns).await;
     model(&ns, "llama").await;
-    // No test creates MI210 nodes, and in-line sources make the template Ready regardless.
+    // A GPU model unique to this test, so no other test's node can provide it; in-line sources
+    // make the template Ready regardless.
+    let absent = fixtures::gpu_model_no_node_has(&ns);
     template(
         &ns,
-        "llama-mi210",
-        template_spec("llama", "latency", "fp8", "MI210"),
+        "llama-absent",
+        template_spec("llama", "latency", "fp8", &absent),
     )
     .await;
     wait_for(
         &aim_api(&ns, "AIMServiceTemplate"),
-        "llama-mi210",
+        "llama-absent",
         TIMEOUT,
         |t| template_state(t) == "Ready",
     )
@@ -550,8 +553,10 @@ async fn a_cluster_runtime_config_applies_when_the_namespace_has_none() {
     );
 }
 
+// "Routing enabled without a gatewayRef is a routing failure": the AIMService guide's Degraded is
+// "running but has warnings (e.g., routing issues)"; Resolved is about model and template only.
 #[tokio::test]
-async fn routing_enabled_without_a_gateway_fails_the_service() {
+async fn routing_enabled_without_a_gateway_degrades_the_service_and_keeps_the_runtime() {
     let ns = namespace().await;
     model_and_template(&ns).await;
     service(
@@ -560,19 +565,23 @@ async fn routing_enabled_without_a_gateway_fails_the_service() {
         json!({"model": {"ref": "llama"}, "routing": {"enabled": true}}),
     )
     .await;
-    let failed = wait_for_state(&ns, "chat", "Failed").await;
+    let isvcs = inference_service_api(ns.client(), ns.name());
+    wait_for(&isvcs, "chat", TIMEOUT, |_| true).await.unwrap();
+    let degraded = wait_for_state(&ns, "chat", "Degraded").await;
+    let expected = "routing.gatewayRef must be specified via AIMService or runtime config when routing is enabled";
     assert_eq!(
-        condition(&failed, "RoutingReady"),
+        condition(&degraded, "RoutingReady"),
         Some(("False".into(), "RouteFailed".into()))
     );
+    assert_eq!(message(&degraded, "RoutingReady"), expected);
     assert_eq!(
-        condition(&failed, "Failure"),
+        condition(&degraded, "Failure"),
         Some(("True".into(), "RouteFailed".into()))
     );
-    assert!(
-        message(&failed, "RoutingReady").contains("gatewayRef must be specified"),
-        "{}",
-        message(&failed, "RoutingReady")
+    assert_eq!(message(&degraded, "Failure"), expected);
+    assert_eq!(
+        condition(&degraded, "Resolved"),
+        Some(("True".into(), "Resolved".into()))
     );
 }
 
@@ -675,4 +684,57 @@ async fn an_inference_service_that_failed_to_load_degrades_the_service() {
         Some(("True".into(), "RuntimeFailed".into()))
     );
     assert_eq!(message(&degraded, "Ready"), failure);
+}
+
+// A derived template runs discovery of its own; when that fails, the service says so.
+#[tokio::test]
+async fn a_derived_template_whose_discovery_fails_fails_the_service() {
+    let ns = namespace().await;
+    let _kubelet = discovered_template(&ns, "llama-discovered").await;
+    let templates = aim_api(&ns, "AIMServiceTemplate");
+
+    service(
+        &ns,
+        "chat",
+        json!({"model": {"ref": "llama"}, "overrides": {"precision": "fp16"}}),
+    )
+    .await;
+    let services: Api<AIMService> = ns.api();
+    let pending = wait_for(&services, "chat", TIMEOUT, |s| {
+        resolved_template(s).is_some_and(|t| t.contains("-ovr-"))
+    })
+    .await
+    .unwrap();
+    let derived = resolved_template(&pending).unwrap();
+    let derived_job = discovery_job(&ns, &derived).await;
+    let jobs: Api<Job> = ns.api();
+    fixtures::mark_job_failed(
+        &jobs,
+        &derived_job.name_any(),
+        "BackoffLimitExceeded",
+        "Job has reached the specified backoff limit",
+    )
+    .await
+    .unwrap();
+    wait_for(&templates, &derived, TIMEOUT, |t| {
+        template_state(t) == "Failed"
+    })
+    .await
+    .unwrap();
+    let failed = wait_for_state(&ns, "chat", "Failed").await;
+    assert_eq!(
+        resolved_template(&failed).as_deref(),
+        Some(derived.as_str())
+    );
+    assert_eq!(
+        condition(&failed, "Resolved"),
+        Some(("False".into(), "JobFailed".into()))
+    );
+    assert_eq!(
+        condition(&failed, "Failure"),
+        Some(("True".into(), "JobFailed".into()))
+    );
+    assert_eq!(message(&failed, "Failure"), "Discovery job failed");
+    let isvcs = inference_service_api(ns.client(), ns.name());
+    assert!(isvcs.get_opt("chat").await.unwrap().is_none());
 }

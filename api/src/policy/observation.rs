@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::kserve::{ClusterServingRuntime, InferenceService, ServingRuntime};
+use crate::policy::plan::ObjectReference;
 use crate::v1alpha1::{
     AIMClusterModel, AIMClusterRuntimeConfig, AIMClusterServiceTemplate, AIMModel, AIMModelCache,
     AIMRuntimeConfig, AIMService, AIMServiceTemplate, AIMTemplateCache,
@@ -100,9 +101,15 @@ pub struct TemplateObservation {
     /// The cluster template being reconciled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_template: Option<AIMClusterServiceTemplate>,
-    /// Namespace where cluster-scoped objects keep their namespaced children (discovery jobs).
+    /// The operator's namespace.
     pub operator_namespace: String,
-    /// Runtime configs named by the template.
+    /// Where the template's discovery Jobs run, and whose runtime config, ServiceAccounts and pull
+    /// Secrets they use: a namespace template's own namespace; for a cluster template, the
+    /// `requestingNamespace` of its AIMClusterModel, else the operator's namespace. Empty in
+    /// documents from hosts that predate it: read it as `operatorNamespace`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub work_namespace: String,
+    /// Runtime configs named by the template, looked up in `workNamespace`.
     pub runtime_configs: RuntimeConfigs,
     /// The AIMModel of the template's `modelName` in its namespace, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +132,13 @@ pub struct TemplateObservation {
     /// Discovery Jobs of any template still running in the cluster.
     #[serde(default)]
     pub active_discovery_jobs: u32,
+    /// Of those, the ones running in `workNamespace`.
+    #[serde(default)]
+    pub active_discovery_jobs_in_namespace: u32,
+    /// Namespaces with at least one running discovery Job, `workNamespace` counted even when it
+    /// has none: the fair share of each is the cap divided by this.
+    #[serde(default)]
+    pub discovery_namespaces: u32,
     /// ServingRuntimes owned by the template.
     #[serde(default)]
     #[schemars(with = "Vec<serde_json::Value>")]
@@ -196,6 +210,11 @@ pub struct ModelObservation {
     /// Cluster templates owned by the model.
     #[serde(default)]
     pub cluster_templates: Vec<AIMClusterServiceTemplate>,
+    /// What uses the model: services that resolved to it or name it, services of a cluster
+    /// model's requesting namespace that ask for its image, and templates it does not own that
+    /// name it. An auto-created cluster model nothing uses is collected.
+    #[serde(default)]
+    pub users: Vec<ObjectReference>,
 }
 
 /// What the host knows about one template cache.
@@ -237,6 +256,18 @@ pub struct ModelCacheObservation {
     /// Download Jobs owned by the cache.
     #[serde(default)]
     pub jobs: Vec<Job>,
+}
+
+impl TemplateObservation {
+    /// Where the template's discovery Jobs run (the `workNamespace` field), falling back to the
+    /// operator's namespace for documents without it.
+    pub fn work_namespace(&self) -> &str {
+        if self.work_namespace.is_empty() {
+            &self.operator_namespace
+        } else {
+            &self.work_namespace
+        }
+    }
 }
 
 impl RuntimeConfigs {

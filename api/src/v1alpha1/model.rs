@@ -90,15 +90,45 @@ pub struct AIMModelSpec {
     printcolumn(name = "Status", type_ = "string", json_path = ".status.status"),
     printcolumn(name = "Image", type_ = "string", json_path = ".spec.image"),
     printcolumn(
+        name = "Requested By",
+        type_ = "string",
+        json_path = ".spec.requestingNamespace"
+    ),
+    printcolumn(
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
     )
 )]
+#[serde(rename_all = "camelCase")]
 pub struct AIMClusterModelSpec {
     /// Fields shared with AIMModel.
     #[serde(flatten)]
     pub common: AIMModelSpecCommon,
+    /// The namespace whose service asked the operator to create this model. Its image is
+    /// inspected and its templates discovered in that namespace, with that namespace's runtime
+    /// config, ServiceAccount and pull Secrets, and only that namespace's services use it. Unset on
+    /// models an admin creates: those use the operator's namespace and serve every namespace.
+    /// Clearing it shares an auto-created model with every namespace (see docs/security.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requesting_namespace: Option<String>,
+}
+
+impl AIMClusterModelSpec {
+    /// The namespace that asked for this model, if it was created for one (blank counts as
+    /// unset).
+    pub fn requesting_namespace(&self) -> Option<&str> {
+        self.requesting_namespace
+            .as_deref()
+            .filter(|namespace| !namespace.is_empty())
+    }
+
+    /// Whether services in `namespace` may use this model: an admin's model serves every
+    /// namespace, an auto-created one only the namespace that asked for it.
+    pub fn serves(&self, namespace: &str) -> bool {
+        self.requesting_namespace()
+            .is_none_or(|home| home == namespace)
+    }
 }
 
 /// Observed state of an AIMModel or AIMClusterModel.

@@ -2,7 +2,7 @@
 //! because a policy decides what the operator creates; only cluster admins may install one.
 //! The component is pinned by its sha256, so the bytes that run are the bytes that were reviewed.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, LabelSelector};
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
@@ -34,15 +34,23 @@ pub struct AIMPolicySpec {
     pub digest: String,
     /// Longest a single call may run, in milliseconds.
     #[serde(default = "default_deadline_milliseconds")]
-    #[schemars(range(min = 1, max = 2000))]
+    // `u32` would be written as format `uint32`, which Kubernetes does not know (the apiserver
+    // warns on every apply); the range keeps it within int32.
+    #[schemars(range(min = 1, max = 2000), extend("format" = "int32"))]
     pub deadline_milliseconds: u32,
-    /// Memory a single call may use, in MiB (all its memories together).
+    /// Memory a single call may use, in MiB (all its memories together, and the calls it makes to
+    /// the default policy); at most the operator's memory budget for all policy calls.
     #[serde(default = "default_memory_mib")]
-    #[schemars(range(min = 1, max = 1024))]
+    #[schemars(range(min = 1, max = 1024), extend("format" = "int32"))]
     pub memory_mib: u32,
     /// Fixtures the component must pass before it is activated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixtures: Option<AIMPolicyFixtures>,
+    /// The namespaces whose runtime configs may select this policy, by their labels (`{}`
+    /// selects every namespace). Unset, only the operator's own namespace may: a policy decides
+    /// what the operator creates, so an admin says for whom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<LabelSelector>,
 }
 
 /// Default per-call deadline of a policy, in milliseconds.
@@ -67,7 +75,9 @@ pub struct AIMPolicySource {
     /// component base64-encoded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map: Option<AIMPolicyConfigMapKey>,
-    /// An absolute path in a volume mounted into the operator's pod.
+    /// An absolute path to a regular file in a volume mounted into the operator's pod, under one
+    /// of the directories the operator reads policies from (`--policy-root`, `/policies` unless
+    /// the admin sets others).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^/"))]
     pub path: Option<String>,

@@ -25,8 +25,9 @@ pub struct AIMRuntimeConfigCommon {
     #[schemars(range(min = 0))]
     pub pvc_headroom_percent: Option<i32>,
     /// The AIMPolicy that decides for objects using this config; the embedded default policy
-    /// when unset.
+    /// when unset. An object name, so at most 253 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
     pub policy_name: Option<String>,
 }
 

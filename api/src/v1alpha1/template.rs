@@ -186,7 +186,8 @@ pub struct AIMServiceTemplateStatus {
     /// Model files the profile needs, from discovery or the spec.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub model_sources: Vec<AIMModelSource>,
-    /// The runtime profile discovery found.
+    /// The runtime profile: what discovery found or, until then and for in-line model sources,
+    /// what the spec declares (metric, precision, GPU).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<AIMProfile>,
 }

@@ -6,18 +6,20 @@ use aim_api::conditions::{label_values, labels};
 use aim_api::v1alpha1::AIMRuntimeParameters;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EnvVar, LocalObjectReference, PodSecurityContext, PodSpec,
-    PodTemplateSpec, SeccompProfile, SecurityContext,
+    Container, EnvVar, LocalObjectReference, PodSpec, PodTemplateSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::flows::support::label_map;
+use crate::pod_security::{NON_ROOT_USER, restricted_container, restricted_pod};
 use crate::resource_names::{DiscoveryJobKey, discovery_job_name};
 
 const BACKOFF_LIMIT: i32 = 3;
 const TTL_SECONDS_AFTER_FINISHED: i32 = 60;
-/// The non-root user distroless images run as.
-const RUN_AS_USER: i64 = 65532;
+/// Longest a discovery Job may run, image pull included: a dry run takes seconds, but pulling a
+/// large AIM image can take many minutes. A Job that never finishes would hold one of the
+/// cluster's discovery slots for good.
+pub const ACTIVE_DEADLINE_SECONDS: i64 = 3600;
 const CONTAINER_NAME: &str = "discovery";
 
 /// Everything a discovery Job is made from.
@@ -122,30 +124,17 @@ pub fn discovery_job(input: &DiscoveryJobInput<'_>) -> Job {
         // The image's own entrypoint stays; only its arguments ask for a dry run.
         args: Some(vec!["dry-run".to_owned(), "--format=json".to_owned()]),
         env: Some(input.environment()),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            run_as_non_root: Some(true),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".to_owned()]),
-                ..Capabilities::default()
-            }),
-            ..SecurityContext::default()
-        }),
+        security_context: Some(restricted_container()),
         ..Container::default()
     };
     let pod = PodSpec {
         restart_policy: Some("Never".to_owned()),
         image_pull_secrets: (!input.pull_secrets.is_empty()).then(|| input.pull_secrets.to_vec()),
         service_account_name: input.service_account.map(str::to_owned),
-        security_context: Some(PodSecurityContext {
-            run_as_non_root: Some(true),
-            run_as_user: Some(RUN_AS_USER),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".to_owned(),
-                ..SeccompProfile::default()
-            }),
-            ..PodSecurityContext::default()
-        }),
+        // The dry run talks to no apiserver; a token in an image anyone may name is a token to
+        // steal.
+        automount_service_account_token: Some(false),
+        security_context: Some(restricted_pod(NON_ROOT_USER)),
         containers: vec![container],
         ..PodSpec::default()
     };
@@ -158,6 +147,7 @@ pub fn discovery_job(input: &DiscoveryJobInput<'_>) -> Job {
         },
         spec: Some(JobSpec {
             backoff_limit: Some(BACKOFF_LIMIT),
+            active_deadline_seconds: Some(ACTIVE_DEADLINE_SECONDS),
             ttl_seconds_after_finished: Some(TTL_SECONDS_AFTER_FINISHED),
             template: PodTemplateSpec {
                 metadata: None,
@@ -229,9 +219,11 @@ mod tests {
         );
         assert_eq!(job["spec"]["backoffLimit"], 3);
         assert_eq!(job["spec"]["ttlSecondsAfterFinished"], 60);
+        assert_eq!(job["spec"]["activeDeadlineSeconds"], 3600);
         let pod = &job["spec"]["template"]["spec"];
         assert_eq!(pod["restartPolicy"], "Never");
         assert_eq!(pod["serviceAccountName"], "runner");
+        assert_eq!(pod["automountServiceAccountToken"], false);
         assert_eq!(pod["securityContext"]["runAsUser"], 65532);
         assert_eq!(
             pod["securityContext"]["seccompProfile"]["type"],

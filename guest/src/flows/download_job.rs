@@ -12,10 +12,14 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::flows::support::label_map;
+use crate::pod_security::{restricted_container, restricted_pod};
 use crate::resource_names::{model_cache_job_name, model_cache_pvc_name};
 
 const BACKOFF_LIMIT: i32 = 2;
 const TTL_SECONDS_AFTER_FINISHED: i32 = 600;
+/// Longest a download may run: a day covers the largest models on a slow link, and a Job stuck
+/// past it is failed instead of holding its volume and node for good.
+pub const ACTIVE_DEADLINE_SECONDS: i64 = 86_400;
 const DOWNLOAD_USER: i64 = 1000;
 const CACHE_MOUNT: &str = "/cache";
 const TMP_SIZE: &str = "500Mi";
@@ -72,18 +76,19 @@ pub fn download_job(input: &DownloadJobInput<'_>) -> Job {
                 ..VolumeMount::default()
             },
         ]),
+        security_context: Some(restricted_container()),
         ..Container::default()
     };
     let pod = PodSpec {
         restart_policy: Some("Never".to_owned()),
         service_account_name: input.service_account.map(str::to_owned),
+        // Downloads read their credentials from the environment, never from the apiserver.
+        automount_service_account_token: Some(false),
         image_pull_secrets: (!input.pull_secrets.is_empty()).then(|| input.pull_secrets.to_vec()),
         security_context: Some(PodSecurityContext {
-            run_as_user: Some(DOWNLOAD_USER),
             run_as_group: Some(DOWNLOAD_USER),
             fs_group: Some(DOWNLOAD_USER),
-            run_as_non_root: Some(true),
-            ..PodSecurityContext::default()
+            ..restricted_pod(DOWNLOAD_USER)
         }),
         volumes: Some(vec![
             Volume {
@@ -121,6 +126,7 @@ pub fn download_job(input: &DownloadJobInput<'_>) -> Job {
         },
         spec: Some(JobSpec {
             backoff_limit: Some(BACKOFF_LIMIT),
+            active_deadline_seconds: Some(ACTIVE_DEADLINE_SECONDS),
             ttl_seconds_after_finished: Some(TTL_SECONDS_AFTER_FINISHED),
             template: PodTemplateSpec {
                 metadata: None,
@@ -184,11 +190,14 @@ mod tests {
         );
         assert_eq!(job["spec"]["backoffLimit"], 2);
         assert_eq!(job["spec"]["ttlSecondsAfterFinished"], 600);
+        assert_eq!(job["spec"]["activeDeadlineSeconds"], 86_400);
         let pod = &job["spec"]["template"]["spec"];
         assert_eq!(pod["restartPolicy"], "Never");
+        assert_eq!(pod["automountServiceAccountToken"], false);
         assert_eq!(
             pod["securityContext"],
-            serde_json::json!({"fsGroup": 1000, "runAsGroup": 1000, "runAsNonRoot": true, "runAsUser": 1000})
+            serde_json::json!({"fsGroup": 1000, "runAsGroup": 1000, "runAsNonRoot": true, "runAsUser": 1000,
+                               "seccompProfile": {"type": "RuntimeDefault"}})
         );
         assert_eq!(
             pod["volumes"][0]["persistentVolumeClaim"]["claimName"],
@@ -197,6 +206,14 @@ mod tests {
         assert_eq!(pod["volumes"][1]["emptyDir"]["sizeLimit"], "500Mi");
         let container = &pod["containers"][0];
         assert_eq!(container["name"], "model-download");
+        assert_eq!(
+            container["securityContext"]["allowPrivilegeEscalation"],
+            false
+        );
+        assert_eq!(
+            container["securityContext"]["capabilities"]["drop"],
+            serde_json::json!(["ALL"])
+        );
         assert_eq!(container["imagePullPolicy"], "IfNotPresent");
         assert_eq!(
             container["command"][2],

@@ -10,6 +10,7 @@ pub mod job_state;
 pub mod model;
 pub mod model_cache;
 pub mod model_status;
+pub mod scheduling;
 pub mod serving_runtime;
 pub mod support;
 pub mod template;

@@ -4,7 +4,7 @@
 
 use aim_api::conditions::{AIMTemplateStatusEnum, label_values, labels, reasons, types};
 use aim_api::policy::observation::{ModelObservation, RegistryErrorKind};
-use aim_api::policy::plan::{ImageInspectionRequest, Owner, Plan, PlannedObject};
+use aim_api::policy::plan::{ImageInspectionRequest, ObjectReference, Owner, Plan, PlannedObject};
 use aim_api::v1alpha1::{
     AIMClusterServiceTemplate, AIMClusterServiceTemplateSpec, AIMGpuSelector, AIMImageMetadata,
     AIMModelSpecCommon, AIMModelStatus, AIMRecommendedDeployment, AIMRuntimeParameters,
@@ -35,9 +35,21 @@ pub struct ModelSubject<'a> {
     pub name: &'a str,
     /// `None` for a cluster model.
     pub namespace: Option<&'a str>,
+    /// For a cluster model the operator created for a service: that service's namespace.
+    pub requesting_namespace: Option<&'a str>,
     pub generation: Option<i64>,
     pub spec: &'a AIMModelSpecCommon,
     pub previous: Option<&'a AIMModelStatus>,
+}
+
+impl ModelSubject<'_> {
+    /// Whether the names in the model's spec (ServiceAccount, pull Secrets) may travel to the
+    /// templates it generates. They are names in the namespace of whoever wrote them; a template
+    /// generated for an auto-created cluster model is a cluster template, whose runtime serves
+    /// every namespace, so that namespace's names stay on the model, which uses them only there.
+    fn credentials_travel(&self) -> bool {
+        self.requesting_namespace.is_none()
+    }
 }
 
 /// What is known about the image's labels.
@@ -78,6 +90,10 @@ pub fn plan_model(observation: &ModelObservation) -> Result<Plan, PolicyFailure>
     };
 
     let mut plan = new_plan();
+    if let Some(unused) = unused_auto_created(observation, &subject) {
+        plan.delete = vec![unused];
+        return Ok(plan);
+    }
     match &inspection {
         Inspection::Awaiting => plan.inspect_image = Some(inspection_request(&subject, &config)),
         Inspection::RegistryFailed {
@@ -129,7 +145,38 @@ pub fn plan_model(observation: &ModelObservation) -> Result<Plan, PolicyFailure>
     Ok(plan)
 }
 
+/// An AIMClusterModel the operator created for a service is deleted once nothing uses it: no
+/// service runs it, names it or (in the namespace that asked for it) asks for its image, and no
+/// template but its own names it. Its generated templates, their runtimes and Jobs go with it;
+/// the next service that asks for the image creates it again. Models an admin created, and
+/// namespace models, are never collected.
+fn unused_auto_created(
+    observation: &ModelObservation,
+    subject: &ModelSubject<'_>,
+) -> Option<ObjectReference> {
+    let model = observation.cluster_model.as_ref()?;
+    let auto_created = model
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(labels::AUTO_CREATED))
+        .is_some_and(|value| value == label_values::TRUE);
+    if !auto_created || subject.requesting_namespace.is_none() || !observation.users.is_empty() {
+        return None;
+    }
+    Some(ObjectReference {
+        api_version: aim_api::API_VERSION.to_owned(),
+        kind: "AIMClusterModel".to_owned(),
+        name: subject.name.to_owned(),
+        namespace: None,
+    })
+}
+
 fn subject(observation: &ModelObservation) -> Result<ModelSubject<'_>, PolicyFailure> {
+    let requesting_namespace = observation
+        .cluster_model
+        .as_ref()
+        .and_then(|model| model.spec.requesting_namespace());
     let (metadata, spec, previous) = match (&observation.model, &observation.cluster_model) {
         (Some(model), None) => (&model.metadata, &model.spec.common, model.status.as_ref()),
         (None, Some(model)) => (&model.metadata, &model.spec.common, model.status.as_ref()),
@@ -145,6 +192,7 @@ fn subject(observation: &ModelObservation) -> Result<ModelSubject<'_>, PolicyFai
             .model
             .as_ref()
             .map(|_| metadata.namespace.as_deref().unwrap_or_default()),
+        requesting_namespace,
         generation: metadata.generation,
         spec,
         previous,
@@ -252,9 +300,19 @@ fn generated_template(
             precision: parse_precision(&deployment.precision),
             gpu_selector,
         },
-        runtime_config_name: DEFAULT_RUNTIME_CONFIG_NAME.to_owned(),
-        image_pull_secrets: subject.spec.image_pull_secrets.clone(),
-        service_account_name: subject.spec.service_account_name.clone(),
+        // The model's runtime config holds the credentials its discovery needs (the runtime
+        // configuration guide: "Services select the appropriate config").
+        runtime_config_name: runtime_config_name(subject.spec),
+        image_pull_secrets: if subject.credentials_travel() {
+            subject.spec.image_pull_secrets.clone()
+        } else {
+            Vec::new()
+        },
+        service_account_name: subject
+            .spec
+            .service_account_name
+            .clone()
+            .filter(|_| subject.credentials_travel()),
         resources: None,
         model_sources: Vec::new(),
     };
@@ -282,6 +340,16 @@ fn generated_template(
             spec: AIMClusterServiceTemplateSpec { common },
             status: None,
         }),
+    }
+}
+
+/// The runtime config a generated template resolves: the model's own, `default` when blank.
+fn runtime_config_name(spec: &AIMModelSpecCommon) -> String {
+    let name = spec.runtime_config_name.trim();
+    if name.is_empty() {
+        DEFAULT_RUNTIME_CONFIG_NAME.to_owned()
+    } else {
+        name.to_owned()
     }
 }
 

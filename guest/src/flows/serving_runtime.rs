@@ -20,6 +20,7 @@ use serde_json::Value;
 use crate::PolicyFailure;
 use crate::flows::support::{label_map, to_json};
 use crate::names::sanitize_label_value;
+use crate::pod_security::restricted_container;
 
 /// Model format AIM runtimes serve and InferenceServices ask for.
 pub const MODEL_FORMAT_NAME: &str = "aim";
@@ -112,6 +113,8 @@ fn runtime_spec(input: &RuntimeInput<'_>) -> ServingRuntimeSpec {
             mount_path: "/dev/shm".to_owned(),
             ..VolumeMount::default()
         }]),
+        // A runtime has no pod-level settings of its own: the container carries all of them.
+        security_context: Some(restricted_container()),
         ..Container::default()
     };
     ServingRuntimeSpec {

@@ -1,6 +1,7 @@
 //! Planning for AIMServiceTemplate and AIMClusterServiceTemplate (BEHAVIOUR.md §7): run discovery
-//! for the template's profile (at most ten discovery Jobs cluster-wide), offer a KServe runtime once
-//! it is Ready, create its template cache when caching is on, and report its status.
+//! for the template's profile (at most ten discovery Jobs cluster-wide, shared fairly among
+//! namespaces), offer a KServe runtime once it is Ready, create its template cache when caching is
+//! on, and report its status.
 
 use aim_api::conditions::AIMTemplateStatusEnum;
 use aim_api::policy::observation::TemplateObservation;
@@ -38,8 +39,7 @@ pub fn plan_template(observation: &TemplateObservation) -> Result<Plan, PolicyFa
             .iter()
             .any(|existing| existing.metadata.name == job.metadata.name)
     });
-    facts.discovery_deferred =
-        job_is_new && observation.active_discovery_jobs >= MAX_ACTIVE_DISCOVERY_JOBS;
+    facts.discovery_deferred = job_is_new && !discovery_slot_free(observation);
 
     let previous_conditions = subject
         .previous
@@ -89,7 +89,20 @@ pub fn plan_template(observation: &TemplateObservation) -> Result<Plan, PolicyFa
     Ok(plan)
 }
 
-/// Pull secrets of the template's pods: its own, its model's, then its runtime config's.
+/// Whether a new discovery Job may start: fewer than [`MAX_ACTIVE_DISCOVERY_JOBS`] run in the
+/// cluster, and the namespace it would run in holds less than its fair share of them (the cap
+/// divided among the namespaces running discovery, at least one each). One namespace with many
+/// templates thus cannot keep every other namespace's discovery waiting: as its Jobs finish (at
+/// the latest at their deadline), the freed slots go to the namespaces below their share.
+fn discovery_slot_free(observation: &TemplateObservation) -> bool {
+    let namespaces = observation.discovery_namespaces.max(1);
+    let share = (MAX_ACTIVE_DISCOVERY_JOBS / namespaces).max(1);
+    observation.active_discovery_jobs < MAX_ACTIVE_DISCOVERY_JOBS
+        && observation.active_discovery_jobs_in_namespace < share
+}
+
+/// Pull secrets of the template's discovery pods: its own, its model's, then its runtime
+/// config's, all names in the namespace the Job runs in.
 fn pull_secrets(
     subject: &TemplateSubject<'_>,
     facts: &TemplateFacts<'_>,
@@ -100,6 +113,25 @@ fn pull_secrets(
         .as_ref()
         .map_or(&[][..], |c| &c.image_pull_secrets[..]);
     merge_pull_secrets(&[&subject.common.image_pull_secrets, model, config])
+}
+
+/// Pull secrets of the template's runtime. A ClusterServingRuntime serves InferenceServices in
+/// every namespace, where KServe adds its pull secrets to their pods; when the template's model
+/// was created for one namespace, that namespace's names (the model's and its runtime config's)
+/// must not be looked up in the others, so only the template's own remain.
+fn runtime_pull_secrets(
+    subject: &TemplateSubject<'_>,
+    facts: &TemplateFacts<'_>,
+) -> Vec<LocalObjectReference> {
+    let for_one_namespace = facts
+        .model
+        .as_ref()
+        .is_some_and(|model| model.requesting_namespace.is_some());
+    if subject.is_cluster() && for_one_namespace {
+        merge_pull_secrets(&[&subject.common.image_pull_secrets])
+    } else {
+        pull_secrets(subject, facts)
+    }
 }
 
 /// The discovery Job this template should have now, if any (already existing or not).
@@ -124,13 +156,17 @@ fn wanted_discovery_job(
         return None;
     }
     let secrets = pull_secrets(subject, facts);
+    // The template's account, else its model's, else the runtime config's: all of the namespace
+    // the Job runs in.
     let service_account = subject
         .common
         .service_account_name
         .as_deref()
+        .filter(|account| !account.is_empty())
+        .or(model.service_account)
         .or(config.service_account_name.as_deref())
         .filter(|account| !account.is_empty());
-    let namespace = subject.namespace.unwrap_or(&observation.operator_namespace);
+    let namespace = subject.namespace.unwrap_or(observation.work_namespace());
     Some(discovery_job(&DiscoveryJobInput {
         template_name: subject.name,
         namespace,
@@ -161,7 +197,7 @@ fn runtime_object(
     } else {
         selector.map_or(0, |s| s.count)
     };
-    let secrets = pull_secrets(subject, facts);
+    let secrets = runtime_pull_secrets(subject, facts);
     serving_runtime(&RuntimeInput {
         name: subject.name,
         namespace: subject.namespace,

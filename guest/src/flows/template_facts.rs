@@ -53,6 +53,11 @@ pub struct TemplateModel<'a> {
     pub image: &'a str,
     pub reference: AIMResolvedReference,
     pub pull_secrets: &'a [LocalObjectReference],
+    /// The ServiceAccount the model's spec names.
+    pub service_account: Option<&'a str>,
+    /// For a cluster model the operator created for a service: that service's namespace, the
+    /// only one its names (pull Secrets, ServiceAccount) belong to.
+    pub requesting_namespace: Option<&'a str>,
 }
 
 /// Where discovery stands.
@@ -127,10 +132,11 @@ pub fn observe<'a>(
 ) -> TemplateFacts<'a> {
     let runtime_config = match subject.namespace {
         Some(namespace) => resolve(&observation.runtime_configs, Some(namespace)),
-        // A cluster template reads its config in the operator namespace and ignores a missing one.
+        // A cluster template reads its config where its discovery runs (the operator's
+        // namespace, or the namespace its model was created for) and ignores a missing one.
         None => Ok(resolve(
             &observation.runtime_configs,
-            Some(&observation.operator_namespace),
+            Some(observation.work_namespace()),
         )
         .unwrap_or_default()),
     };
@@ -176,6 +182,11 @@ fn template_model<'a>(
             })
     };
     let (spec, metadata, scope, kind) = namespaced.or_else(cluster)?;
+    let requesting_namespace = observation
+        .cluster_model
+        .as_ref()
+        .filter(|_| scope == AIMResolutionScope::Cluster)
+        .and_then(|model| model.spec.requesting_namespace());
     if spec.image.trim().is_empty() {
         return None;
     }
@@ -190,6 +201,11 @@ fn template_model<'a>(
             hash: None,
         },
         pull_secrets: &spec.image_pull_secrets,
+        service_account: spec
+            .service_account_name
+            .as_deref()
+            .filter(|account| !account.is_empty()),
+        requesting_namespace,
     })
 }
 

@@ -1,5 +1,7 @@
 //! A template's status (BEHAVIOUR.md §7.5): handlers tried in order, the first that applies
 //! decides. Ready is sticky — once discovered, a template stays Ready unless its GPU or image goes.
+//! Until discovery reports a profile (and always, with in-line model sources), the status shows
+//! the profile the spec declares.
 
 use aim_api::conditions::{
     AIMTemplateStatusEnum, ConditionStatus, events, flow_reasons, reasons, types,
@@ -10,6 +12,7 @@ use aim_api::v1alpha1::{AIMModelSource, AIMProfile, AIMResolvedReference};
 use crate::conditions::Conditions;
 use crate::flows::support::{event, find_condition};
 use crate::flows::template_facts::{DiscoveryProgress, TemplateFacts, TemplateSubject};
+use crate::template_profile::declared_profile;
 
 use AIMTemplateStatusEnum as Status;
 use ConditionStatus::{False, True};
@@ -40,6 +43,9 @@ pub fn project_status(
         events: Vec::new(),
     };
     verdict.status = decide(subject, facts, conditions, &mut verdict);
+    if verdict.profile.is_none() {
+        verdict.profile = declared_profile(subject.common);
+    }
     verdict
 }
 

@@ -1,33 +1,38 @@
 //! The AIMService flow: from what the host observed to the objects to apply and the status to
 //! report. [`plan_service`] reads as the steps of a reconcile; each step lives in its own module.
 
+mod freshness;
 mod model;
 mod objects;
+pub mod resources;
 mod routing;
+mod runtime;
 mod status;
 mod template;
 #[cfg(test)]
 mod tests;
 
-use aim_api::conditions::{AIMServiceStatusEnum, finalizers, labels, types};
+use aim_api::conditions::{AIMServiceStatusEnum, annotations, finalizers, labels, types};
 use aim_api::policy::PLAN_API_VERSION;
 use aim_api::policy::observation::ServiceObservation;
 use aim_api::policy::plan::{EventType, ObjectReference, Owner, Plan, PlannedEvent, PlannedObject};
 use aim_api::v1alpha1::{
     AIMCacheStatus, AIMResolutionScope, AIMResolvedReference, AIMTemplateCache,
 };
+use gateway_api::apis::standard::httproutes::HttpRoute;
 use serde_json::Value;
 
 use self::model::ModelResolution;
 use self::objects::{InferenceServiceInputs, ModelStorage};
-use self::routing::EffectiveRouting;
+use self::runtime::RuntimeState;
 use self::status::{CacheState, RoutingState, StatusInputs};
 use self::template::{ResolvedTemplate, TemplateResolution};
 use crate::PolicyFailure;
 use crate::cluster_gpus::cluster_gpu_models;
 use crate::names::sanitize_label_value;
-use crate::resource_names::{http_route_name, inference_service_name};
+use crate::resource_names::inference_service_name;
 use crate::runtime_config;
+use crate::selection::gpu_present;
 
 /// How often a service that is not Running is looked at again, since not every change it waits
 /// for (pods, gateways) is watched.
@@ -90,8 +95,10 @@ pub fn plan_service(observation: &ServiceObservation) -> Result<Plan, PolicyFail
             .map(|s| s.conditions.as_slice())
             .unwrap_or_default(),
         model: &model,
+        model_detail: model_detail(observation, &model),
         template: &template,
         template_model_missing: None,
+        template_gpu_missing: None,
         runtime_config: config
             .as_ref()
             .map(|c| c.reference.clone())
@@ -105,10 +112,7 @@ pub fn plan_service(observation: &ServiceObservation) -> Result<Plan, PolicyFail
         },
         resolved_template_cache: None,
         model_caches: Default::default(),
-        inference_service: observation
-            .inference_services
-            .iter()
-            .find(|i| i.metadata.name.as_deref() == Some(isvc_name.as_str())),
+        runtime: RuntimeState::Absent,
         storage_problem: None,
         image_pull_error: crate::flows::image_pull::image_pull_failure(&observation.pods).map(
             |failure| {
@@ -118,7 +122,9 @@ pub fn plan_service(observation: &ServiceObservation) -> Result<Plan, PolicyFail
                 )
             },
         ),
+        unschedulable: crate::flows::scheduling::unschedulable_pod(&observation.pods),
     };
+    let mut planned_route = None;
     if routing.enabled {
         inputs.routing = match (&routing.gateway_ref, routing::path(&service_json, &routing)) {
             (_, Err(refusal)) => RoutingState::InvalidPath(refusal),
@@ -126,30 +132,60 @@ pub fn plan_service(observation: &ServiceObservation) -> Result<Plan, PolicyFail
                 inputs.path = Some(path);
                 RoutingState::MissingGateway
             }
-            (Some(_), Ok(path)) => {
-                inputs.path = Some(path);
-                let route_name = http_route_name(name);
-                let route = observation
+            (Some(gateway), Ok(path)) => {
+                let mut route = routing::http_route(service, &routing, gateway, &path, &isvc_name);
+                let hash = freshness::stamp(&mut route.metadata, &route.spec);
+                let observed = observation
                     .http_routes
                     .iter()
-                    .find(|r| r.metadata.name.as_deref() == Some(route_name.as_str()));
-                RoutingState::Route(routing::progress(route))
+                    .find(|r| r.metadata.name == route.metadata.name);
+                inputs.path = Some(path);
+                planned_route = Some(route);
+                RoutingState::Route(routing::progress(observed, &hash))
             }
         };
+    } else {
+        // Routing turned off: the service's own HTTPRoute goes (the observation lists only
+        // routes the service owns).
+        plan.delete = observation
+            .http_routes
+            .iter()
+            .filter_map(|route| {
+                Some(ObjectReference {
+                    api_version: "gateway.networking.k8s.io/v1".to_owned(),
+                    kind: "HTTPRoute".to_owned(),
+                    name: route.metadata.name.clone()?,
+                    namespace: route.metadata.namespace.clone(),
+                })
+            })
+            .collect();
     }
 
+    let mut planned_isvc_hash = None;
     if let TemplateResolution::Found(found) = &template {
         inputs.template_model_missing = template_model_missing(observation, found, &model);
-        plan_runtime(
+        inputs.template_gpu_missing = found
+            .runtime_gpu()
+            .filter(|gpu| !gpu_present(Some(gpu), &gpus));
+        planned_isvc_hash = plan_runtime(
             observation,
             found,
             &effective_config,
             config.is_ok(),
-            &routing,
+            planned_route,
             &isvc_name,
             &mut inputs,
             &mut plan,
         );
+    }
+    let observed_isvc = observation
+        .inference_services
+        .iter()
+        .find(|i| i.metadata.name.as_deref() == Some(isvc_name.as_str()));
+    inputs.runtime = runtime::observe(observed_isvc, planned_isvc_hash.as_deref());
+    if let RoutingState::Route(progress) = inputs.routing {
+        inputs.routing =
+            RoutingState::Route(progress.settle(inputs.runtime == RuntimeState::Ready));
     }
 
     let (projected, status_json) = status::project(&inputs);
@@ -165,18 +201,19 @@ pub fn plan_service(observation: &ServiceObservation) -> Result<Plan, PolicyFail
     Ok(plan)
 }
 
-/// Caches, volumes, the InferenceService and the HTTPRoute, once a template is known.
+/// Caches, volumes, the InferenceService and the HTTPRoute, once a template is known. Returns the
+/// spec hash of the InferenceService it plans, if it plans one.
 #[allow(clippy::too_many_arguments)]
 fn plan_runtime<'a>(
     observation: &'a ServiceObservation,
     template: &ResolvedTemplate,
     config: &runtime_config::EffectiveRuntimeConfig,
     config_ok: bool,
-    routing: &EffectiveRouting,
+    route: Option<HttpRoute>,
     isvc_name: &str,
     inputs: &mut StatusInputs<'a>,
     plan: &mut Plan,
-) {
+) -> Option<String> {
     let service = &observation.service;
     let cache_model = service.spec.cache_model;
     let template_cache = observation
@@ -219,7 +256,7 @@ fn plan_runtime<'a>(
         push(plan, &cache, owner);
     }
     if !ready || !config_ok || sources.iter().all(|s| s.source_uri.is_empty()) {
-        return;
+        return None;
     }
 
     let storage = match storage(observation, template_cache, &sources, cache_model) {
@@ -242,6 +279,7 @@ fn plan_runtime<'a>(
             }
         }
     };
+    let mut planned_hash = None;
     if let Some(storage) = &storage {
         if let ModelStorage::Caches(mounted) = storage {
             for (cache, source) in mounted {
@@ -261,14 +299,19 @@ fn plan_runtime<'a>(
             storage,
             labels: labels.clone(),
         });
+        planned_hash = isvc
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(annotations::SPEC_HASH))
+            .cloned();
         push(plan, &isvc, Owner::Subject);
     }
-    if let (RoutingState::Route(_) | RoutingState::MissingGateway, Some(gateway), Some(path)) =
-        (&inputs.routing, &routing.gateway_ref, &inputs.path)
-    {
-        let route = routing::http_route(service, routing, gateway, path, isvc_name, labels);
+    if let Some(mut route) = route {
+        route.metadata.labels = Some(labels);
         push(plan, &route, Owner::Subject);
     }
+    planned_hash
 }
 
 enum Storage {
@@ -342,6 +385,31 @@ fn template_cache_reference(cache: &AIMTemplateCache) -> AIMResolvedReference {
         uid: cache.metadata.uid.clone(),
         hash: None,
     }
+}
+
+/// What a model that is not Ready says about itself: the message of its Ready condition.
+fn model_detail(observation: &ServiceObservation, model: &ModelResolution) -> Option<String> {
+    let ModelResolution::Found(found) = model else {
+        return None;
+    };
+    let name = Some(found.reference.name.as_str());
+    let status = match found.reference.scope {
+        AIMResolutionScope::Namespace => observation
+            .models
+            .iter()
+            .find(|m| m.metadata.name.as_deref() == name)
+            .and_then(|m| m.status.as_ref()),
+        _ => observation
+            .cluster_models
+            .iter()
+            .find(|m| m.metadata.name.as_deref() == name)
+            .and_then(|m| m.status.as_ref()),
+    }?;
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == types::READY && c.status != "True" && !c.message.is_empty())
+        .map(|c| c.message.clone())
 }
 
 /// The model a template names must exist: an AIMModel beside a namespace template, or an

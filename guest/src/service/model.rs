@@ -1,6 +1,7 @@
 //! Which model a service serves (BEHAVIOUR.md §5.1-§5.2, §14.4, §14.17): `model.ref` names an
 //! AIMModel (namespace first) or AIMClusterModel; `model.image` matches models by image, and
-//! when none matches one is created in the scope the runtime config asks for.
+//! when none matches one is created in the scope the runtime config asks for. A cluster model
+//! created for another namespace serves only that namespace (docs/security.md).
 
 use aim_api::conditions::{AIMModelStatusEnum, labels, reasons};
 use aim_api::policy::observation::ServiceObservation;
@@ -87,16 +88,21 @@ pub fn resolve(
         .models
         .iter()
         .filter(|m| m.spec.common.image == image);
-    let cluster = observation
+    let (cluster, for_others): (Vec<&AIMClusterModel>, Vec<&AIMClusterModel>) = observation
         .cluster_models
         .iter()
-        .filter(|m| m.spec.common.image == image);
+        .filter(|m| m.spec.common.image == image)
+        .partition(|m| m.spec.serves(namespace));
     let mut found: Vec<ResolvedModel> = namespaced
         .map(from_namespaced)
-        .chain(cluster.map(from_cluster))
+        .chain(cluster.into_iter().map(from_cluster))
         .collect();
     match found.len() {
-        0 => create(service, image, config),
+        // A cluster model another namespace asked for is that namespace's: its templates were
+        // discovered there, by pods its users may shape. This namespace gets a model of its own,
+        // in its own scope, since the cluster-wide name is taken.
+        0 if !for_others.is_empty() => create(service, image, AIMModelCreationScope::Namespace),
+        0 => create(service, image, creation_scope(config)),
         1 => ModelResolution::Found(found.remove(0)),
         _ => {
             let listed: Vec<String> = found
@@ -129,6 +135,17 @@ fn by_name(observation: &ServiceObservation, namespace: &str, name: &str) -> Mod
         .iter()
         .find(|m| m.metadata.name.as_deref() == Some(name))
     {
+        if let Some(home) = model
+            .spec
+            .requesting_namespace()
+            .filter(|_| !model.spec.serves(namespace))
+        {
+            return ModelResolution::NotFound {
+                message: format!(
+                    "No AIMModel {name:?} in namespace {namespace:?}; AIMClusterModel {name:?} was created for namespace {home:?} and serves only it"
+                ),
+            };
+        }
         return ModelResolution::Found(from_cluster(model));
     }
     ModelResolution::NotFound {
@@ -180,16 +197,21 @@ fn resolved(
     }
 }
 
-/// The model to create for an image no model carries yet. Models outlive services, so it is
-/// unowned; its scope comes from the runtime config's `model.creationScope` (default Cluster).
-fn create(service: &AIMService, image: &str, config: &EffectiveRuntimeConfig) -> ModelResolution {
-    let name = model_name_from_image(image);
-    let scope = config
+/// The runtime config's `model.creationScope` (default Cluster).
+fn creation_scope(config: &EffectiveRuntimeConfig) -> AIMModelCreationScope {
+    config
         .common
         .model
         .as_ref()
         .map(|m| m.creation_scope)
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The model to create for an image no model carries yet. Models outlive services, so it is
+/// unowned. A cluster model records the service's namespace: its inspection and discovery run
+/// there, with that namespace's credentials, and only that namespace uses it.
+fn create(service: &AIMService, image: &str, scope: AIMModelCreationScope) -> ModelResolution {
+    let name = model_name_from_image(image);
     let common = AIMModelSpecCommon {
         image: image.to_owned(),
         runtime_config_name: service.spec.runtime_config_name.clone(),
@@ -200,7 +222,11 @@ fn create(service: &AIMService, image: &str, config: &EffectiveRuntimeConfig) ->
     let auto_created = [(labels::AUTO_CREATED.to_owned(), "true".to_owned())];
     let (object, scope) = match scope {
         AIMModelCreationScope::Cluster => {
-            let mut model = AIMClusterModel::new(&name, AIMClusterModelSpec { common });
+            let spec = AIMClusterModelSpec {
+                common,
+                requesting_namespace: service.metadata.namespace.clone(),
+            };
+            let mut model = AIMClusterModel::new(&name, spec);
             model.metadata.labels = Some(auto_created.into());
             (serde_json::to_value(model), AIMResolutionScope::Cluster)
         }
@@ -218,5 +244,104 @@ fn create(service: &AIMService, image: &str, config: &EffectiveRuntimeConfig) ->
         name,
         scope,
         object: object.unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aim_api::policy::observation::{RuntimeConfigs, ServiceObservation};
+    use serde_json::json;
+
+    use super::*;
+
+    const IMAGE: &str = "ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0";
+    const MODEL: &str = "aim-meta-llama-llama-3-1-8b-instruct-0-7-0-e2103ebd";
+
+    fn observation(
+        model: serde_json::Value,
+        cluster_models: serde_json::Value,
+    ) -> ServiceObservation {
+        serde_json::from_value(json!({
+            "apiVersion": "aim.silogen.ai/observation/v1",
+            "service": {
+                "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService",
+                "metadata": {"name": "chat", "namespace": "team-b", "uid": "svc-uid"},
+                "spec": {"model": model, "serviceAccountName": "runner",
+                         "imagePullSecrets": [{"name": "registry-credentials"}]}
+            },
+            "runtimeConfigs": {"name": "default"},
+            "clusterModels": cluster_models,
+        }))
+        .unwrap()
+    }
+
+    fn cluster_model(requesting_namespace: Option<&str>) -> serde_json::Value {
+        json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMClusterModel",
+            "metadata": {"name": MODEL, "uid": "model-uid"},
+            "spec": {"image": IMAGE, "requestingNamespace": requesting_namespace},
+            "status": {"status": "Ready"}
+        })
+    }
+
+    fn created(resolution: &ModelResolution) -> (&AIMResolutionScope, &Value) {
+        match resolution {
+            ModelResolution::Creating { scope, object, .. } => (scope, object),
+            other => panic!("expected a model to create, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_cluster_model_made_for_an_image_records_the_namespace_that_asked() {
+        let observed = observation(json!({"image": IMAGE}), json!([]));
+        let resolution = resolve(&observed, &EffectiveRuntimeConfig::default());
+        let (scope, object) = created(&resolution);
+        assert_eq!(*scope, AIMResolutionScope::Cluster);
+        assert_eq!(object["spec"]["requestingNamespace"], "team-b");
+        // The author's names go with it, to be read in that namespace only.
+        assert_eq!(object["spec"]["serviceAccountName"], "runner");
+        assert_eq!(
+            object["spec"]["imagePullSecrets"][0]["name"],
+            "registry-credentials"
+        );
+    }
+
+    #[test]
+    fn a_cluster_model_made_for_another_namespace_is_not_used_and_a_model_of_its_own_is_made() {
+        let observed = observation(
+            json!({"image": IMAGE}),
+            json!([cluster_model(Some("team-a"))]),
+        );
+        let resolution = resolve(&observed, &EffectiveRuntimeConfig::default());
+        let (scope, object) = created(&resolution);
+        assert_eq!(*scope, AIMResolutionScope::Namespace);
+        assert_eq!(object["kind"], "AIMModel");
+        assert_eq!(object["metadata"]["namespace"], "team-b");
+        assert_eq!(object["metadata"]["name"], MODEL);
+
+        let by_name = observation(
+            json!({"ref": MODEL}),
+            json!([cluster_model(Some("team-a"))]),
+        );
+        match resolve(&by_name, &EffectiveRuntimeConfig::default()) {
+            ModelResolution::NotFound { message } => {
+                assert!(message.contains("team-a"), "{message}");
+            }
+            other => panic!("expected NotFound, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_admins_cluster_model_and_one_made_for_this_namespace_are_used() {
+        for home in [None, Some("team-b")] {
+            let observed = observation(json!({"image": IMAGE}), json!([cluster_model(home)]));
+            let resolution = resolve(&observed, &EffectiveRuntimeConfig::default());
+            assert!(
+                matches!(resolution, ModelResolution::Found(_)),
+                "{home:?}: {resolution:?}"
+            );
+        }
+        let unused = RuntimeConfigs::default();
+        assert!(unused.name.is_empty());
     }
 }

@@ -14,15 +14,16 @@ use aim_api::v1alpha1::{
 use k8s_openapi::api::core::v1::{
     Affinity, EnvVar, LocalObjectReference, NodeAffinity, NodeSelector, NodeSelectorRequirement,
     NodeSelectorTerm, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PersistentVolumeClaimVolumeSource, ResourceRequirements, Volume, VolumeMount,
-    VolumeResourceRequirements,
+    PersistentVolumeClaimVolumeSource, PodSecurityContext, ResourceRequirements, Volume,
+    VolumeMount, VolumeResourceRequirements,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::freshness;
 use super::template::{ResolvedTemplate, enum_text};
 use crate::cluster_gpus::amd_device_ids;
 use crate::names::sanitize_label_value;
+use crate::pod_security::{NON_ROOT_USER, restricted_container, restricted_pod};
 use crate::quantity::{bytes_of, gibibytes_rounded_up};
 use crate::resource_names::{cache_volume_name, temp_cache_pvc_name};
 use crate::runtime_config::EffectiveRuntimeConfig;
@@ -164,7 +165,7 @@ pub struct InferenceServiceInputs<'a> {
     pub labels: BTreeMap<String, String>,
 }
 
-/// The KServe InferenceService of a service.
+/// The KServe InferenceService of a service, stamped with the hash of its spec.
 pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceService {
     let InferenceServiceInputs {
         service,
@@ -216,17 +217,7 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
         .gpu_selector
         .as_ref()
         .map_or(DEFAULT_GPU_RESOURCE_NAME, |g| g.resource_name.as_str());
-    let gpu_model = profile
-        .map(|p| p.gpu.clone())
-        .filter(|g| !g.is_empty())
-        .or_else(|| {
-            template
-                .common
-                .runtime
-                .gpu_selector
-                .as_ref()
-                .map(|g| g.model.clone())
-        });
+    let gpu_model = template.runtime_gpu();
     let (volumes, mounts) = volumes(storage);
     let mut env = system_env(
         metric.as_deref(),
@@ -235,7 +226,7 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
         gpu_model.as_deref(),
     );
     merge_env(&mut env, &service.spec.env);
-    InferenceService {
+    let mut isvc = InferenceService {
         metadata: ObjectMeta {
             name: Some((*name).to_owned()),
             namespace: service.metadata.namespace.clone(),
@@ -263,6 +254,10 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
                     &config.image_pull_secrets,
                 ]),
                 affinity: gpu_model.as_deref().and_then(gpu_affinity),
+                security_context: Some(PodSecurityContext {
+                    fs_group: Some(NON_ROOT_USER),
+                    ..restricted_pod(NON_ROOT_USER)
+                }),
                 model: Some(ModelSpec {
                     model_format: ModelFormat {
                         name: "aim".to_owned(),
@@ -270,7 +265,7 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
                     },
                     runtime: Some(template.name().to_owned()),
                     env,
-                    resources: Some(resources(
+                    resources: Some(super::resources::resources(
                         gpu_count,
                         gpu_resource,
                         &[
@@ -280,12 +275,15 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
                         ],
                     )),
                     volume_mounts: mounts,
+                    security_context: Some(restricted_container()),
                 }),
                 volumes,
             },
         },
         status: None,
-    }
+    };
+    freshness::stamp(&mut isvc.metadata, &isvc.spec);
+    isvc
 }
 
 /// `AIM_CACHE_PATH` and the profile the container should run, sorted by name.
@@ -331,58 +329,6 @@ fn pull_secrets(sources: &[&Vec<LocalObjectReference>]) -> Vec<LocalObjectRefere
         }
     }
     merged
-}
-
-/// Defaults from the GPU count, overlaid per resource key by the first of service, template and
-/// model that sets it; the GPU request and limit are added when nobody set them.
-fn resources(
-    gpus: i32,
-    gpu_resource: &str,
-    overlays: &[Option<&ResourceRequirements>],
-) -> ResourceRequirements {
-    let mut requests = BTreeMap::new();
-    let mut limits = BTreeMap::new();
-    if gpus > 0 {
-        // Widened: a GPU count past 44 million (a typo, or a hostile profile) overflows i32.
-        let gpus = i64::from(gpus);
-        requests.insert("cpu".to_owned(), Quantity((4 * gpus).to_string()));
-        requests.insert("memory".to_owned(), Quantity(format!("{}Gi", 32 * gpus)));
-        limits.insert("memory".to_owned(), Quantity(format!("{}Gi", 48 * gpus)));
-    }
-    for (target, pick) in [(&mut requests, Pick::Requests), (&mut limits, Pick::Limits)] {
-        let mut chosen: BTreeMap<String, Quantity> = BTreeMap::new();
-        for overlay in overlays.iter().flatten() {
-            for (key, value) in pick.of(overlay) {
-                chosen.entry(key.clone()).or_insert_with(|| value.clone());
-            }
-        }
-        target.extend(chosen);
-        if gpus > 0 {
-            target
-                .entry(gpu_resource.to_owned())
-                .or_insert_with(|| Quantity(gpus.to_string()));
-        }
-    }
-    ResourceRequirements {
-        requests: Some(requests).filter(|r| !r.is_empty()),
-        limits: Some(limits).filter(|l| !l.is_empty()),
-        ..ResourceRequirements::default()
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Pick {
-    Requests,
-    Limits,
-}
-
-impl Pick {
-    fn of(self, resources: &ResourceRequirements) -> impl Iterator<Item = (&String, &Quantity)> {
-        match self {
-            Self::Requests => resources.requests.iter().flatten(),
-            Self::Limits => resources.limits.iter().flatten(),
-        }
-    }
 }
 
 /// Required node affinity on the AMD device ids of the profile's GPU; none for other GPUs.
@@ -449,35 +395,9 @@ fn volumes(storage: &ModelStorage) -> (Vec<Volume>, Vec<VolumeMount>) {
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
     use super::*;
-
-    fn requirements(requests: &[(&str, &str)], limits: &[(&str, &str)]) -> ResourceRequirements {
-        let map = |pairs: &[(&str, &str)]| {
-            Some(
-                pairs
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), Quantity((*v).to_owned())))
-                    .collect(),
-            )
-        };
-        ResourceRequirements {
-            requests: map(requests),
-            limits: map(limits),
-            ..ResourceRequirements::default()
-        }
-    }
-
-    #[test]
-    fn one_gpu_and_nothing_else_gets_the_gpu_defaults() {
-        let got = resources(1, "amd.com/gpu", &[None, None, None]);
-        assert_eq!(
-            got,
-            requirements(
-                &[("amd.com/gpu", "1"), ("cpu", "4"), ("memory", "32Gi")],
-                &[("amd.com/gpu", "1"), ("memory", "48Gi")]
-            )
-        );
-    }
 
     #[test]
     fn model_sources_whose_sizes_add_up_past_u128_saturate_the_temporary_volume() {
@@ -504,40 +424,6 @@ mod tests {
         assert_eq!(
             requests["storage"],
             gibibytes_rounded_up(u128::MAX, DEFAULT_PVC_HEADROOM_PERCENT)
-        );
-    }
-
-    #[test]
-    fn the_largest_gpu_count_scales_the_defaults_without_overflowing() {
-        let got = resources(i32::MAX, "amd.com/gpu", &[None, None, None]);
-        let requests = got.requests.unwrap();
-        assert_eq!(requests["cpu"], Quantity("8589934588".to_owned()));
-        assert_eq!(requests["memory"], Quantity("68719476704Gi".to_owned()));
-        assert_eq!(
-            got.limits.unwrap()["memory"],
-            Quantity("103079215056Gi".to_owned())
-        );
-    }
-
-    #[test]
-    fn service_resources_win_per_key_and_keep_the_gpus() {
-        let service = requirements(
-            &[("cpu", "7"), ("memory", "56Gi")],
-            &[("cpu", "9"), ("memory", "72Gi")],
-        );
-        let template = requirements(&[("cpu", "1")], &[("ephemeral-storage", "10Gi")]);
-        let got = resources(2, "amd.com/gpu", &[Some(&service), Some(&template), None]);
-        assert_eq!(
-            got,
-            requirements(
-                &[("amd.com/gpu", "2"), ("cpu", "7"), ("memory", "56Gi")],
-                &[
-                    ("amd.com/gpu", "2"),
-                    ("cpu", "9"),
-                    ("ephemeral-storage", "10Gi"),
-                    ("memory", "72Gi")
-                ]
-            )
         );
     }
 

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use aim_api::conditions::reasons;
 use aim_api::v1alpha1::AIMService;
 use gateway_api::apis::standard::httproutes::{
     HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesBackendRefs,
@@ -15,6 +14,7 @@ use gateway_api::apis::standard::httproutes::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
+use super::freshness::{is_planned, reported_at_current};
 use crate::PolicyFailure;
 use crate::custom::render_path;
 use crate::paths::PATH_TEMPLATE_INVALID;
@@ -77,14 +77,13 @@ pub fn path(service_json: &Value, routing: &EffectiveRouting) -> Result<String, 
 }
 
 /// The HTTPRoute for a service: one PathPrefix rule rewriting the prefix to `/`, sending traffic
-/// to the InferenceService's predictor Service.
+/// to the InferenceService's predictor Service. Its labels are the plan's to add.
 pub fn http_route(
     service: &AIMService,
     routing: &EffectiveRouting,
     gateway: &HttpRouteParentRefs,
     path: &str,
     isvc_name: &str,
-    route_labels: BTreeMap<String, String>,
 ) -> HttpRoute {
     let namespace = service.metadata.namespace.clone().unwrap_or_default();
     let mut parent = gateway.clone();
@@ -138,7 +137,6 @@ pub fn http_route(
                 service.metadata.name.as_deref().unwrap_or_default(),
             )),
             namespace: Some(namespace),
-            labels: Some(route_labels),
             annotations: Some(routing.annotations.clone()).filter(|a| !a.is_empty()),
             ..ObjectMeta::default()
         },
@@ -154,50 +152,86 @@ pub fn http_route(
 /// How far the Gateway has taken an HTTPRoute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteProgress {
-    /// Accepted by every parent.
+    /// Accepted by every parent, at the route's current generation.
     Accepted,
-    /// Not created or not yet looked at by the Gateway.
+    /// Not created, not yet updated to the planned spec, or not yet looked at by the Gateway.
     Waiting(String),
-    /// A parent refused it, with the Gateway's reason and message.
-    Refused { reason: String, message: String },
+    /// A parent did not accept it or could not resolve its references; the message names the
+    /// parent and carries the Gateway's reason and message.
+    Refused(String),
+    /// A parent reports `ResolvedRefs=False/BackendNotFound`. KServe creates the predictor Service
+    /// the route points at only while it brings the InferenceService up, so this is expected
+    /// during startup and a failure only once the runtime is Ready (see [`RouteProgress::settle`]).
+    BackendPending(String),
 }
 
-/// Reads the route's `status.parents[].conditions[Accepted]`.
-pub fn progress(route: Option<&HttpRoute>) -> RouteProgress {
+impl RouteProgress {
+    /// Decides a pending backend once the InferenceService's readiness is known: still starting
+    /// means still configuring; Ready without the backend means the Gateway refuses the route.
+    pub fn settle(self, runtime_ready: bool) -> Self {
+        match self {
+            RouteProgress::BackendPending(message) if runtime_ready => {
+                RouteProgress::Refused(message)
+            }
+            RouteProgress::BackendPending(message) => RouteProgress::Waiting(message),
+            settled => settled,
+        }
+    }
+}
+
+/// Reads the route's `status.parents[].conditions`: Accepted and ResolvedRefs of every parent, as
+/// far as they are about the route's current generation and the spec the plan applies
+/// (`planned_hash`).
+pub fn progress(route: Option<&HttpRoute>, planned_hash: &str) -> RouteProgress {
     let Some(route) = route else {
         return RouteProgress::Waiting("Waiting for HTTPRoute to be created".to_owned());
     };
+    if !is_planned(&route.metadata, Some(planned_hash)) {
+        return RouteProgress::Waiting("Waiting for HTTPRoute to be updated".to_owned());
+    }
+    let waiting =
+        || RouteProgress::Waiting("Waiting for the Gateway to accept the HTTPRoute".to_owned());
     let parents = route
         .status
         .as_ref()
         .map(|s| s.parents.as_slice())
         .unwrap_or_default();
     if parents.is_empty() {
-        return RouteProgress::Waiting(
-            "Waiting for the Gateway to accept the HTTPRoute".to_owned(),
-        );
+        return waiting();
     }
+    let generation = route.metadata.generation;
+    let mut all_accepted = true;
     for parent in parents {
-        let accepted = parent.conditions.iter().find(|c| c.type_ == "Accepted");
-        match accepted {
-            None => {
-                return RouteProgress::Waiting(
-                    "Waiting for the Gateway to accept the HTTPRoute".to_owned(),
+        let current = |type_: &str| {
+            parent.conditions.iter().find(|c| {
+                c.type_ == type_ && reported_at_current(generation, c.observed_generation)
+            })
+        };
+        let gateway = match parent.parent_ref.namespace.as_deref() {
+            Some(namespace) => format!("{namespace}/{}", parent.parent_ref.name),
+            None => parent.parent_ref.name.clone(),
+        };
+        for (type_, what) in [
+            ("Accepted", "not accepted by"),
+            ("ResolvedRefs", "references not resolved by"),
+        ] {
+            if let Some(refused) = current(type_).filter(|c| c.status == "False") {
+                let message = format!(
+                    "HTTPRoute {what} Gateway {gateway}: {}: {}",
+                    refused.reason, refused.message
                 );
-            }
-            Some(condition) if condition.status != "True" => {
-                let reason = if condition.reason.is_empty() {
-                    reasons::ROUTE_FAILED
+                return if type_ == "ResolvedRefs" && refused.reason == "BackendNotFound" {
+                    RouteProgress::BackendPending(message)
                 } else {
-                    &condition.reason
-                };
-                return RouteProgress::Refused {
-                    reason: reason.to_owned(),
-                    message: condition.message.clone(),
+                    RouteProgress::Refused(message)
                 };
             }
-            Some(_) => {}
         }
+        all_accepted &= current("Accepted").is_some_and(|c| c.status == "True");
     }
-    RouteProgress::Accepted
+    if all_accepted {
+        RouteProgress::Accepted
+    } else {
+        waiting()
+    }
 }

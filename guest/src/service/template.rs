@@ -17,6 +17,7 @@ use crate::PolicyFailure;
 use crate::custom::select_template;
 use crate::resource_names::derived_template_name;
 use crate::selection::{Candidate, Overrides, Reason, Scope};
+pub use crate::template_profile::enum_text;
 
 /// A template the service resolved to, namespaced or cluster-scoped.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +45,23 @@ impl ResolvedTemplate {
     /// The template's `status.status`.
     pub fn state(&self) -> AIMTemplateStatusEnum {
         self.status.as_ref().map(|s| s.status).unwrap_or_default()
+    }
+
+    /// The GPU model the runtime runs on: its profile's, else its selector's.
+    pub fn runtime_gpu(&self) -> Option<String> {
+        self.status
+            .as_ref()
+            .and_then(|s| s.profile.as_ref())
+            .map(|p| p.metadata.gpu.clone())
+            .filter(|gpu| !gpu.trim().is_empty())
+            .or_else(|| {
+                self.common
+                    .runtime
+                    .gpu_selector
+                    .as_ref()
+                    .map(|g| g.model.clone())
+                    .filter(|gpu| !gpu.trim().is_empty())
+            })
     }
 }
 
@@ -200,14 +218,6 @@ fn selection_overrides(overrides: &AIMRuntimeParameters) -> Overrides {
             .as_ref()
             .and_then(|g| u32::try_from(g.count).ok()),
     }
-}
-
-/// The serialized form of a unit enum (`latency`, `fp8`).
-pub fn enum_text(value: &impl serde::Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// Non-derived templates of the model: namespace ones first, then cluster ones.

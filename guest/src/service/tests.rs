@@ -141,7 +141,11 @@ fn the_quick_start_creates_a_cluster_model_from_the_image_and_waits_for_it() {
     );
     assert_eq!(plan.apply[0].owner, Owner::None, "models outlive services");
     assert_eq!(status["status"], "Pending");
-    assert_condition(&status, "Resolved", "False", "ModelPending");
+    assert_condition(&status, "Resolved", "False", "ModelNotReady");
+    assert_eq!(
+        condition(&status, "Resolved")["message"],
+        format!("Creating model {MODEL:?} from the image")
+    );
     assert_condition(&status, "Progressing", "True", "ModelPending");
     assert_condition(&status, "Ready", "False", "ModelPending");
     assert_condition(&status, "CacheReady", "True", "CacheWarm");
@@ -270,7 +274,7 @@ fn a_ready_inference_service_makes_the_service_running_with_the_seed_conditions(
     assert_condition(&status, "Resolved", "True", "Resolved");
     assert_condition(&status, "RuntimeReady", "True", "RuntimeReady");
     assert_condition(&status, "Ready", "True", "Ready");
-    assert_condition(&status, "Progressing", "False", "RuntimeReady");
+    assert_condition(&status, "Progressing", "False", "Ready");
     assert_condition(&status, "Failure", "False", "Resolved");
     assert_eq!(condition(&status, "Ready")["message"], "Service is ready");
     assert!(plan.requeue_after_seconds.is_none());
@@ -341,16 +345,6 @@ fn an_accepted_route_and_a_ready_runtime_make_the_service_running() {
         condition(&status, "RoutingReady")["message"],
         "HTTPRoute configured"
     );
-}
-
-#[test]
-fn routing_without_a_gateway_fails_the_service() {
-    let mut observation = discovered();
-    observation.service = service(json!({"model": {"image": IMAGE}, "routing": {"enabled": true}}));
-    let (_, status) = run(&observation);
-    assert_eq!(status["status"], "Failed");
-    assert_condition(&status, "RoutingReady", "False", "RouteFailed");
-    assert_condition(&status, "Failure", "True", "RouteFailed");
 }
 
 #[test]
@@ -693,7 +687,13 @@ fn a_failed_model_fails_the_service() {
         .status = aim_api::conditions::AIMModelStatusEnum::Failed;
     let (_, status) = run(&observation);
     assert_eq!(status["status"], "Failed");
-    assert_condition(&status, "Resolved", "False", "ModelFailed");
+    assert_condition(&status, "Resolved", "False", "ModelNotReady");
+    assert_condition(&status, "Ready", "False", "ModelFailed");
+    assert_condition(&status, "Failure", "True", "ModelFailed");
+    assert_eq!(
+        condition(&status, "Failure")["message"],
+        format!("Model {MODEL:?} is Failed")
+    );
 }
 
 #[test]
@@ -738,6 +738,27 @@ fn a_pod_stuck_pulling_its_image_degrades_the_service() {
 }
 
 #[test]
+fn a_pod_the_scheduler_cannot_place_keeps_the_service_pending_with_its_reason() {
+    let mut observation = discovered();
+    isvc_ready(&mut observation);
+    observation.inference_services[0].status = None;
+    observation.pods = vec![serde_json::from_value(json!({
+        "metadata": {"name": "p"},
+        "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": "0/3 nodes are available: 3 Insufficient amd.com/gpu."}]}
+    }))
+    .unwrap()];
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Pending");
+    assert_condition(&status, "RuntimeReady", "False", "CreatingRuntime");
+    assert_eq!(
+        condition(&status, "RuntimeReady")["message"],
+        "InferenceService pod cannot be scheduled: 0/3 nodes are available: 3 Insufficient amd.com/gpu."
+    );
+    assert_condition(&status, "Progressing", "True", "CreatingRuntime");
+}
+
+#[test]
 fn an_unchanged_service_plans_the_same_status_and_no_event() {
     let mut observation = discovered();
     isvc_ready(&mut observation);
@@ -753,4 +774,561 @@ fn an_unchanged_service_plans_the_same_status_and_no_event() {
         first, second,
         "the written status is planned again unchanged"
     );
+}
+
+/// The AIMService guide's Complete Example sets `limits {cpu: "6", memory: 48Gi}` on 2 GPUs,
+/// whose defaults would request cpu 8 and memory 64Gi: a pod the apiserver refuses.
+#[test]
+fn the_complete_examples_limits_on_two_gpus_make_requests_within_limits() {
+    let mut observation = discovered();
+    for template in &mut observation.templates {
+        let status = template.status.as_mut().unwrap();
+        status.profile.as_mut().unwrap().metadata.gpu_count = 2;
+    }
+    observation.service = service(json!({
+        "model": {"image": IMAGE},
+        "resources": {"limits": {"cpu": "6", "memory": "48Gi"}}
+    }));
+    let (plan, _) = run(&observation);
+    let resources =
+        &objects(&plan, "InferenceService")[0]["spec"]["predictor"]["model"]["resources"];
+    assert_eq!(
+        resources["requests"],
+        json!({"amd.com/gpu": "2", "cpu": "6", "memory": "48Gi"})
+    );
+    assert_eq!(
+        resources["limits"],
+        json!({"amd.com/gpu": "2", "cpu": "6", "memory": "48Gi"})
+    );
+}
+
+/// The observed InferenceService as the plan made it, at `generation`, with KServe's Ready
+/// reported at `observed`.
+fn observed_isvc(plan: &Plan, generation: i64, observed: i64) -> InferenceService {
+    let mut isvc: InferenceService =
+        serde_json::from_value(objects(plan, "InferenceService")[0].clone()).unwrap();
+    isvc.metadata.generation = Some(generation);
+    isvc.status = Some(
+        serde_json::from_value(json!({"observedGeneration": observed, "conditions": [{"type": "Ready", "status": "True"}]}))
+            .unwrap(),
+    );
+    isvc
+}
+
+/// The observed HTTPRoute as the plan made it, at `generation`, with the parent's conditions.
+fn observed_route(
+    plan: &Plan,
+    generation: i64,
+    conditions: Value,
+) -> gateway_api::apis::standard::httproutes::HttpRoute {
+    let mut route: gateway_api::apis::standard::httproutes::HttpRoute =
+        serde_json::from_value(objects(plan, "HTTPRoute")[0].clone()).unwrap();
+    route.metadata.generation = Some(generation);
+    route.status = Some(
+        serde_json::from_value(json!({"parents": [{
+            "parentRef": {"name": "inference-gateway", "namespace": "gateways"},
+            "controllerName": "example.com/gateway", "conditions": conditions}]}))
+        .unwrap(),
+    );
+    route
+}
+
+fn gateway_condition(
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    observed: i64,
+) -> Value {
+    json!({"type": type_, "status": status, "reason": reason, "message": message,
+        "observedGeneration": observed, "lastTransitionTime": "2025-01-01T00:00:00Z"})
+}
+
+fn accepted_at(observed: i64) -> Value {
+    json!([
+        gateway_condition("Accepted", "True", "Accepted", "", observed),
+        gateway_condition("ResolvedRefs", "True", "ResolvedRefs", "", observed)
+    ])
+}
+
+fn routed(extra: Value) -> AIMService {
+    let mut spec = json!({"model": {"image": IMAGE}, "routing": {"enabled": true, "gatewayRef": {"name": "inference-gateway", "namespace": "gateways"}}});
+    if let (Some(spec), Some(extra)) = (spec.as_object_mut(), extra.as_object()) {
+        spec.extend(extra.clone());
+    }
+    service(spec)
+}
+
+/// A routed service on the Quick Start's template, Running: KServe and the Gateway reported on
+/// what the plan applied.
+fn running_with_route() -> ServiceObservation {
+    let mut observation = discovered();
+    observation.service = routed(json!({}));
+    let (plan, _) = run(&observation);
+    observation.inference_services = vec![observed_isvc(&plan, 1, 1)];
+    observation.http_routes = vec![observed_route(&plan, 1, accepted_at(1))];
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Running", "{status}");
+    observation
+}
+
+fn message<'a>(status: &'a Value, type_: &str) -> &'a str {
+    condition(status, type_)["message"].as_str().unwrap()
+}
+
+// The AIMService guide, "Status Values": "Running: Service is ready and serving traffic". Ready
+// reported for an earlier spec is not ready.
+#[test]
+fn changing_replicas_after_running_is_starting_until_kserve_reports_the_new_generation() {
+    let mut observation = running_with_route();
+    observation.service = routed(json!({"replicas": 3}));
+    observation.service.metadata.generation = Some(2);
+    // The first plan after the change still observes the InferenceService with one replica.
+    let (plan, status) = run(&observation);
+    assert_eq!(status["status"], "Starting");
+    assert_condition(&status, "RuntimeReady", "False", "CreatingRuntime");
+    assert_eq!(
+        message(&status, "RuntimeReady"),
+        "Waiting for KServe to report on the updated InferenceService"
+    );
+    assert_condition(&status, "Ready", "False", "CreatingRuntime");
+    // The update is applied (generation 2); KServe still reports generation 1.
+    observation.inference_services = vec![observed_isvc(&plan, 2, 1)];
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Starting");
+    assert_condition(&status, "RuntimeReady", "False", "CreatingRuntime");
+    observation.inference_services = vec![observed_isvc(&plan, 2, 2)];
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Running");
+    assert_condition(&status, "RuntimeReady", "True", "RuntimeReady");
+}
+
+#[test]
+fn changing_the_route_path_after_running_is_starting_until_the_gateway_accepts_it_again() {
+    let mut observation = running_with_route();
+    let mut changed = routed(json!({}));
+    changed.spec.routing.as_mut().unwrap().path_template = Some("/chat/{.metadata.name}".into());
+    changed.metadata.generation = Some(2);
+    observation.service = changed;
+    let (plan, status) = run(&observation);
+    assert_eq!(status["status"], "Starting");
+    assert_eq!(status["routing"]["path"], "/chat/llama-chat");
+    assert_condition(&status, "RoutingReady", "False", "ConfiguringRoute");
+    assert_eq!(
+        message(&status, "RoutingReady"),
+        "Waiting for HTTPRoute to be updated"
+    );
+    assert_condition(&status, "RuntimeReady", "True", "RuntimeReady");
+    assert_condition(&status, "Ready", "False", "ConfiguringRoute");
+    // Applied (generation 2); the Gateway's Accepted is still about generation 1.
+    observation.http_routes = vec![observed_route(&plan, 2, accepted_at(1))];
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Starting");
+    assert_eq!(
+        message(&status, "RoutingReady"),
+        "Waiting for the Gateway to accept the HTTPRoute"
+    );
+    observation.http_routes = vec![observed_route(&plan, 2, accepted_at(2))];
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Running");
+}
+
+// The AIMService guide, "Status Values": "Degraded: Service is running but has warnings (e.g.,
+// routing issues ...)"; RoutingReady reasons include `RouteFailed`.
+#[test]
+fn a_gateway_refusing_the_route_degrades_the_service_with_the_gateways_reason_and_message() {
+    let mut observation = running_with_route();
+    let (plan, _) = run(&observation);
+    observation.http_routes = vec![observed_route(
+        &plan,
+        1,
+        json!([gateway_condition(
+            "Accepted",
+            "False",
+            "NotAllowedByListeners",
+            "No listener allows routes from namespace ml-team",
+            1
+        )]),
+    )];
+    let (_, status) = run(&observation);
+    let expected = "HTTPRoute not accepted by Gateway gateways/inference-gateway: NotAllowedByListeners: No listener allows routes from namespace ml-team";
+    assert_eq!(status["status"], "Degraded");
+    assert_condition(&status, "RoutingReady", "False", "RouteFailed");
+    assert_eq!(message(&status, "RoutingReady"), expected);
+    assert_condition(&status, "Failure", "True", "RouteFailed");
+    assert_eq!(message(&status, "Failure"), expected);
+    assert_condition(&status, "Ready", "False", "RouteFailed");
+    assert_condition(&status, "RuntimeReady", "True", "RuntimeReady");
+}
+
+fn backend_not_found() -> Value {
+    json!([
+        gateway_condition("Accepted", "True", "Accepted", "", 1),
+        gateway_condition(
+            "ResolvedRefs",
+            "False",
+            "BackendNotFound",
+            "Service ml-team/llama-chat-predictor not found",
+            1
+        )
+    ])
+}
+
+#[test]
+fn unresolved_backend_references_are_a_routing_failure_too() {
+    let mut observation = running_with_route();
+    let (plan, _) = run(&observation);
+    observation.http_routes = vec![observed_route(&plan, 1, backend_not_found())];
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Degraded");
+    assert_condition(&status, "RoutingReady", "False", "RouteFailed");
+    assert_eq!(
+        message(&status, "RoutingReady"),
+        "HTTPRoute references not resolved by Gateway gateways/inference-gateway: BackendNotFound: Service ml-team/llama-chat-predictor not found"
+    );
+}
+
+// KServe creates the predictor Service the route points at while it brings the InferenceService
+// up, so a Gateway reports the backend missing during every startup: that is not a failure yet.
+#[test]
+fn a_backend_missing_while_the_runtime_starts_is_still_configuring_the_route() {
+    let mut observation = discovered();
+    observation.service = routed(json!({}));
+    let (plan, _) = run(&observation);
+    observation.inference_services = vec![observed_isvc(&plan, 1, 1)];
+    observation.inference_services[0].status = None;
+    observation.http_routes = vec![observed_route(&plan, 1, backend_not_found())];
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Starting", "{status}");
+    assert_condition(&status, "RoutingReady", "False", "ConfiguringRoute");
+    assert_condition(&status, "Failure", "False", "Resolved");
+}
+
+#[test]
+fn a_refusal_about_an_earlier_generation_of_the_route_is_not_a_failure() {
+    let mut observation = running_with_route();
+    let (plan, _) = run(&observation);
+    observation.http_routes = vec![observed_route(
+        &plan,
+        2,
+        json!([gateway_condition(
+            "Accepted",
+            "False",
+            "NotAllowedByListeners",
+            "old",
+            1
+        )]),
+    )];
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Starting");
+    assert_condition(&status, "RoutingReady", "False", "ConfiguringRoute");
+}
+
+// "Routing enabled without a gatewayRef is a routing failure": Degraded, Resolved untouched.
+#[test]
+fn routing_without_a_gateway_degrades_the_service_and_leaves_resolved_alone() {
+    let mut observation = discovered();
+    observation.service = service(json!({"model": {"image": IMAGE}, "routing": {"enabled": true}}));
+    let (plan, status) = run(&observation);
+    let expected = "routing.gatewayRef must be specified via AIMService or runtime config when routing is enabled";
+    assert_eq!(status["status"], "Degraded");
+    assert_condition(&status, "RoutingReady", "False", "RouteFailed");
+    assert_eq!(message(&status, "RoutingReady"), expected);
+    assert_condition(&status, "Failure", "True", "RouteFailed");
+    assert_condition(&status, "Resolved", "True", "Resolved");
+    assert_eq!(objects(&plan, "InferenceService").len(), 1);
+    assert!(objects(&plan, "HTTPRoute").is_empty());
+}
+
+#[test]
+fn turning_routing_off_deletes_the_services_route() {
+    let mut observation = running_with_route();
+    observation.service = routed(json!({}));
+    observation.service.spec.routing.as_mut().unwrap().enabled = Some(false);
+    let (plan, status) = run(&observation);
+    assert!(objects(&plan, "HTTPRoute").is_empty());
+    let deleted: Vec<(&str, &str, Option<&str>)> = plan
+        .delete
+        .iter()
+        .map(|r| (r.kind.as_str(), r.name.as_str(), r.namespace.as_deref()))
+        .collect();
+    assert_eq!(
+        deleted,
+        [("HTTPRoute", "llama-chat-route", Some("ml-team"))]
+    );
+    assert_eq!(plan.delete[0].api_version, "gateway.networking.k8s.io/v1");
+    assert_eq!(status["status"], "Running");
+    assert_condition(&status, "RoutingReady", "True", "RouteReady");
+}
+
+// The runtime configuration guide: "Services can override these defaults individually."
+#[test]
+fn a_service_turning_routing_off_overrides_a_runtime_config_that_turns_it_on() {
+    let mut observation = discovered();
+    let config: AIMRuntimeConfig = serde_json::from_value(json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig",
+        "metadata": {"name": "default", "namespace": "ml-team"},
+        "spec": {"routing": {"enabled": true, "gatewayRef": {"name": "kserve-gateway", "namespace": "kgateway-system"}}}
+    }))
+    .unwrap();
+    observation.runtime_configs.namespaced = Some(config);
+    observation.service =
+        service(json!({"model": {"image": IMAGE}, "routing": {"enabled": false}}));
+    let (plan, status) = run(&observation);
+    assert!(objects(&plan, "HTTPRoute").is_empty());
+    assert_eq!(message(&status, "RoutingReady"), "Routing disabled");
+    assert!(status.get("routing").is_none());
+}
+
+// The AIMService guide, "Conditions": Resolved True "Model and template have been validated and
+// a runtime profile has been selected".
+#[test]
+fn resolved_waits_for_the_template_to_be_ready() {
+    let mut observation = discovered();
+    observation.service = service(json!({"model": {"image": IMAGE}, "templateRef": LATENCY}));
+    observation.templates[0].status.as_mut().unwrap().status =
+        aim_api::conditions::AIMTemplateStatusEnum::Progressing;
+    let (plan, status) = run(&observation);
+    assert_eq!(status["status"], "Pending");
+    assert_condition(&status, "Resolved", "False", "TemplateNotAvailable");
+    assert_eq!(
+        message(&status, "Resolved"),
+        format!("Template {LATENCY:?} is not ready yet (Progressing)")
+    );
+    assert_condition(&status, "RuntimeReady", "False", "CreatingRuntime");
+    assert_eq!(
+        message(&status, "RuntimeReady"),
+        "InferenceService not created yet"
+    );
+    assert_condition(&status, "Ready", "False", "TemplateNotAvailable");
+    assert_condition(&status, "Progressing", "True", "TemplateNotAvailable");
+    assert_condition(&status, "Failure", "False", "Resolved");
+    assert!(objects(&plan, "InferenceService").is_empty());
+}
+
+#[test]
+fn a_ready_template_without_a_runtime_profile_is_not_resolved() {
+    let mut observation = discovered();
+    observation.service = service(json!({"model": {"image": IMAGE}, "templateRef": LATENCY}));
+    observation.templates[0].status.as_mut().unwrap().profile = None;
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Pending");
+    assert_condition(&status, "Resolved", "False", "TemplateNotAvailable");
+    assert_eq!(
+        message(&status, "Resolved"),
+        format!("Template {LATENCY:?} is Ready but reports no runtime profile yet")
+    );
+}
+
+// The AIMService guide lists `ModelNotReady` among Resolved's reasons.
+#[test]
+fn a_progressing_model_is_model_not_ready_on_resolved_with_its_own_message() {
+    let mut observation = discovered();
+    let model = &mut observation.cluster_models[0];
+    model.status = Some(
+        serde_json::from_value(json!({"status": "Progressing", "conditions": [
+            {"type": "Ready", "status": "False", "reason": "TemplatesProgressing", "message": "1 of 2 templates discovered",
+             "lastTransitionTime": "2025-01-01T00:00:00Z"}]}))
+        .unwrap(),
+    );
+    let (_, status) = run(&observation);
+    let expected = format!("Model {MODEL:?} is Progressing: 1 of 2 templates discovered");
+    assert_eq!(status["status"], "Pending");
+    assert_condition(&status, "Resolved", "False", "ModelNotReady");
+    assert_eq!(message(&status, "Resolved"), expected);
+    assert_condition(&status, "Ready", "False", "ModelProgressing");
+    assert_eq!(message(&status, "Ready"), expected);
+    assert_condition(&status, "Failure", "False", "Resolved");
+}
+
+#[test]
+fn a_degraded_model_degrades_the_service() {
+    let mut observation = discovered();
+    observation.cluster_models[0]
+        .status
+        .as_mut()
+        .unwrap()
+        .status = aim_api::conditions::AIMModelStatusEnum::Degraded;
+    let (_, status) = run(&observation);
+    let expected = format!("Model {MODEL:?} is Degraded");
+    assert_eq!(status["status"], "Degraded");
+    assert_condition(&status, "Resolved", "False", "ModelNotReady");
+    assert_eq!(message(&status, "Resolved"), expected);
+    assert_condition(&status, "Ready", "False", "ModelDegraded");
+    assert_condition(&status, "Failure", "True", "ModelDegraded");
+    assert_eq!(message(&status, "Failure"), expected);
+    assert_condition(&status, "Progressing", "False", "ModelDegraded");
+}
+
+#[test]
+fn a_model_no_template_can_run_is_model_not_ready() {
+    let mut observation = discovered();
+    observation.cluster_models[0]
+        .status
+        .as_mut()
+        .unwrap()
+        .status = aim_api::conditions::AIMModelStatusEnum::NotAvailable;
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Pending");
+    assert_condition(&status, "Resolved", "False", "ModelNotReady");
+    assert_eq!(
+        message(&status, "Resolved"),
+        format!("Model {MODEL:?} is NotAvailable")
+    );
+    assert_condition(&status, "Ready", "False", "ModelNotReady");
+}
+
+// An explicit templateRef to a template that cannot be used.
+#[test]
+fn an_explicit_degraded_template_without_a_failure_reason_is_template_degraded() {
+    let mut observation = discovered();
+    observation.service = service(json!({"model": {"image": IMAGE}, "templateRef": LATENCY}));
+    observation.templates[0].status.as_mut().unwrap().status =
+        aim_api::conditions::AIMTemplateStatusEnum::Degraded;
+    let (plan, status) = run(&observation);
+    let expected = format!("Template {LATENCY:?} is not available");
+    assert_eq!(status["status"], "Degraded");
+    assert_condition(&status, "Resolved", "False", "TemplateDegraded");
+    assert_eq!(message(&status, "Resolved"), expected);
+    assert_condition(&status, "Failure", "True", "TemplateDegraded");
+    assert_eq!(message(&status, "Failure"), expected);
+    assert_condition(&status, "RuntimeReady", "False", "CreatingRuntime");
+    assert!(objects(&plan, "InferenceService").is_empty());
+}
+
+#[test]
+fn an_explicit_template_whose_gpu_is_missing_reports_the_templates_reason() {
+    let mut observation = discovered();
+    observation.service = service(json!({"model": {"image": IMAGE}, "templateRef": "lat-mi325x"}));
+    observation.templates[2].status.as_mut().unwrap().conditions = vec![
+        serde_json::from_value(json!(
+        {"type": "Ready", "status": "False", "reason": "GPUUnavailable",
+         "message": "Required GPU model \"MI325X\" is not available in the cluster",
+         "lastTransitionTime": "2025-01-01T00:00:00Z"}))
+        .unwrap(),
+    ];
+    let (_, status) = run(&observation);
+    let expected = "Required GPU model \"MI325X\" is not available in the cluster";
+    assert_eq!(status["status"], "Degraded");
+    assert_condition(&status, "Resolved", "False", "GPUUnavailable");
+    assert_eq!(message(&status, "Resolved"), expected);
+    assert_condition(&status, "Ready", "False", "GPUUnavailable");
+    assert_eq!(message(&status, "Failure"), expected);
+}
+
+#[test]
+fn an_explicit_failed_template_fails_the_service_with_its_failure() {
+    let mut observation = discovered();
+    observation.service = service(json!({"model": {"image": IMAGE}, "templateRef": LATENCY}));
+    let status_of = observation.templates[0].status.as_mut().unwrap();
+    status_of.status = aim_api::conditions::AIMTemplateStatusEnum::Failed;
+    status_of.conditions = vec![serde_json::from_value(json!(
+        {"type": "Failure", "status": "True", "reason": "JobFailed", "message": "Discovery job failed",
+         "lastTransitionTime": "2025-01-01T00:00:00Z"}))
+    .unwrap()];
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Failed");
+    assert_condition(&status, "Resolved", "False", "JobFailed");
+    assert_condition(&status, "Failure", "True", "JobFailed");
+    assert_eq!(message(&status, "Failure"), "Discovery job failed");
+}
+
+#[test]
+fn a_ready_template_without_model_sources_is_no_model_sources() {
+    let mut observation = discovered();
+    observation.service = service(json!({"model": {"image": IMAGE}, "templateRef": LATENCY}));
+    observation.templates[0]
+        .status
+        .as_mut()
+        .unwrap()
+        .model_sources
+        .clear();
+    let (plan, status) = run(&observation);
+    let expected = format!("Template {LATENCY:?} is Ready but lists no model sources");
+    assert_eq!(status["status"], "Degraded");
+    assert_condition(&status, "Resolved", "False", "NoModelSources");
+    assert_eq!(message(&status, "Resolved"), expected);
+    assert_condition(&status, "Failure", "True", "NoModelSources");
+    assert_eq!(message(&status, "Failure"), expected);
+    assert!(objects(&plan, "InferenceService").is_empty());
+}
+
+#[test]
+fn a_model_source_without_a_size_is_a_storage_problem() {
+    let mut observation = discovered();
+    observation.templates[0]
+        .status
+        .as_mut()
+        .unwrap()
+        .model_sources[0]
+        .size = k8s_openapi::apimachinery::pkg::api::resource::Quantity("0".into());
+    let (plan, status) = run(&observation);
+    let expected = "A model source of the template has no size; cannot size the model volume";
+    assert_eq!(status["status"], "Degraded");
+    assert_condition(&status, "Resolved", "True", "Resolved");
+    assert_condition(&status, "Ready", "False", "NoModelSources");
+    assert_condition(&status, "Failure", "True", "NoModelSources");
+    assert_eq!(message(&status, "Failure"), expected);
+    assert_condition(&status, "RuntimeReady", "False", "CreatingRuntime");
+    assert!(objects(&plan, "InferenceService").is_empty());
+}
+
+// The AIMService guide, "Status Values": "Degraded: Service is running but has warnings (e.g.,
+// ... template not optimal)".
+#[test]
+fn serving_on_a_template_whose_gpu_left_the_cluster_is_degraded_but_ready() {
+    let mut observation = discovered();
+    observation.service = service(json!({"model": {"image": IMAGE}, "templateRef": LATENCY}));
+    isvc_ready(&mut observation);
+    observation.nodes.clear();
+    let (_, status) = run(&observation);
+    let expected = format!(
+        "Service is ready, but the GPU model \"MI300X\" of its template {LATENCY:?} is on no node"
+    );
+    assert_eq!(status["status"], "Degraded");
+    assert_condition(&status, "Ready", "True", "TemplateNotOptimal");
+    assert_eq!(message(&status, "Ready"), expected);
+    assert_condition(&status, "Progressing", "False", "TemplateNotOptimal");
+    assert_condition(&status, "Failure", "False", "Resolved");
+    assert_condition(&status, "Resolved", "True", "Resolved");
+    assert_condition(&status, "RuntimeReady", "True", "RuntimeReady");
+}
+
+#[test]
+fn serving_on_a_template_that_became_not_available_is_degraded_but_ready() {
+    let mut observation = discovered();
+    observation.service = service(json!({"model": {"image": IMAGE}, "templateRef": LATENCY}));
+    isvc_ready(&mut observation);
+    let template = observation.templates[0].status.as_mut().unwrap();
+    template.status = aim_api::conditions::AIMTemplateStatusEnum::NotAvailable;
+    template.conditions = vec![
+        serde_json::from_value(json!(
+        {"type": "Ready", "status": "False", "reason": "GPUUnavailable",
+         "message": "Required GPU model \"MI300X\" is not available in the cluster",
+         "lastTransitionTime": "2025-01-01T00:00:00Z"}))
+        .unwrap(),
+    ];
+    let (_, status) = run(&observation);
+    assert_eq!(status["status"], "Degraded");
+    assert_condition(&status, "Ready", "True", "TemplateNotOptimal");
+    assert_eq!(
+        message(&status, "Ready"),
+        format!(
+            "Service is ready, but its template {LATENCY:?} is NotAvailable: Required GPU model \"MI300X\" is not available in the cluster"
+        )
+    );
+    assert_condition(&status, "Resolved", "True", "Resolved");
+}
+
+// RuntimeReady "reflects the InferenceService only".
+#[test]
+fn runtime_ready_stays_about_the_inference_service_when_the_runtime_config_goes() {
+    let mut observation = discovered();
+    observation.service =
+        service(json!({"model": {"image": IMAGE}, "runtimeConfigName": "team-config"}));
+    observation.runtime_configs.name = "team-config".into();
+    let (_, status) = run(&observation);
+    assert_condition(&status, "Resolved", "False", "RuntimeConfigMissing");
+    assert_condition(&status, "RuntimeReady", "False", "CreatingRuntime");
+    assert_condition(&status, "Failure", "True", "RuntimeConfigMissing");
 }

@@ -2,6 +2,7 @@
 
 mod bench_plan;
 pub mod crds;
+mod pod_rules;
 mod policy;
 mod policy_diff;
 mod policy_new;

@@ -14,7 +14,8 @@ use anyhow::{Context, bail};
 use kube::api::ListParams;
 use kube::{Api, Client, ResourceExt};
 
-use crate::cluster::policy_source::{fetch_component, limits_of};
+use crate::cluster::policy_source::{SourceRules, fetch_component, limits_of};
+use crate::cluster::registry::RegistryAccess;
 use crate::controller::{NamespaceScope, Watches};
 use crate::policy::{
     CacheLocation, Digest, LoadedPolicy, OutputRules, PolicyLimits, PolicyRuntime, PolicySet,
@@ -193,9 +194,23 @@ impl InForce<'_> {
                 "AIMPolicy {name} reads a file inside the operator's pod, which cannot be read from here"
             ));
         }
-        let wasm = fetch_component(self.client, self.operator_namespace, &policy.spec.source)
-            .await
-            .map_err(|e| e.to_string())?;
+        // Run by the user on their own machine and network: their registries are theirs to reach.
+        let registry = RegistryAccess {
+            allow_private_networks: true,
+            ..RegistryAccess::default()
+        };
+        let rules = SourceRules {
+            registry: &registry,
+            roots: &[],
+        };
+        let wasm = fetch_component(
+            self.client,
+            self.operator_namespace,
+            &policy.spec.source,
+            rules,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         let loaded = self
             .runtime
             .load(&wasm, Some(&active), limits_of(&policy.spec))

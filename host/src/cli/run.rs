@@ -3,26 +3,40 @@
 //! leader lease, and on SIGTERM or Ctrl-C lets running reconciles finish and gives the lease up.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
+use super::pod_rules::PodRulesArgs;
+use crate::cluster::registry::RegistryAccess;
 use crate::controller::{self, NamespaceScope, Settings, Watches};
 use crate::operator::leader::{self, Leadership};
-use crate::operator::{Metrics, Readiness, api_requests, health, signal};
-use crate::policy::{OutputRules, PolicyEngine, PolicyRegistry, PolicyRuntime, RuntimeConfig};
+use crate::operator::{Metrics, Readiness, api_requests, health, memory_limit, signal};
+use crate::policy::{
+    DEFAULT_CACHE_MAX_BYTES, OutputRules, PolicyEngine, PolicyRegistry, PolicyRuntime,
+    RuntimeConfig,
+};
 
 /// How long running reconciles may finish after the lease is lost: another replica may already be
 /// acting, so this is short, unlike the drain after a signal.
-const LOST_LEASE_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+const LOST_LEASE_DRAIN: Duration = Duration::from_secs(5);
+/// How long running reconciles may finish after a signal: within the chart's 30 s grace period,
+/// with time left to release the lease. Each reconcile is bounded on its own; this bounds them all.
+const SIGNAL_DRAIN: Duration = Duration::from_secs(20);
+/// How long the process waits, on its way out, for threads still running a policy call or a
+/// compilation; every policy call ends at its deadline (at most 2 s), so this only matters for a
+/// compilation, which need not finish.
+const BLOCKING_THREADS_GRACE: Duration = Duration::from_secs(3);
 
 /// Arguments of `aim-engine run`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Namespace of the operator: cluster-scoped models and templates keep discovery Jobs and read
-    /// pull secrets here, and the leader Lease lives here.
+    /// Namespace of the operator: cluster-scoped models and templates an admin created keep
+    /// discovery Jobs and read pull secrets here, and the leader Lease lives here.
     #[arg(long, env = "AIM_OPERATOR_NAMESPACE", default_value = "aim-system")]
     operator_namespace: String,
     /// Objects of one kind reconciled at the same time.
@@ -56,6 +70,34 @@ pub struct Args {
     /// planned by the default policy, whatever policy its runtime config names.
     #[arg(long, env = "AIM_POLICY_ENGINE", value_enum, default_value_t = PolicyEngine::Wasm)]
     policy_engine: PolicyEngine,
+    /// MiB of memory all policy calls running at the same time may use together; no AIMPolicy's
+    /// `memoryMib` is granted more. Default: half the container's memory limit (cgroup v2
+    /// `memory.max`, or v1 `memory.limit_in_bytes`), or 1024 when it has none.
+    #[arg(long, env = "AIM_POLICY_MEMORY_BUDGET_MIB")]
+    policy_memory_budget_mib: Option<u64>,
+    /// MiB the precompile cache of compiled policies keeps at most; the least recently used are
+    /// removed beyond it. Keep it below the size of the cache's volume.
+    #[arg(long, env = "AIM_POLICY_CACHE_MAX_MIB", default_value_t = DEFAULT_CACHE_MAX_BYTES >> 20)]
+    policy_cache_max_mib: u64,
+    /// Directories an AIMPolicy's `source.path` may name files under (repeat the flag or separate
+    /// with commas); other paths are refused.
+    #[arg(
+        long = "policy-root",
+        env = "AIM_POLICY_ROOTS",
+        value_delimiter = ',',
+        default_value = "/policies"
+    )]
+    policy_roots: Vec<PathBuf>,
+    /// Let image inspection and policy images reach registries on loopback, link-local and private
+    /// addresses (in-cluster registries, local development). Off by default: image references
+    /// are written by namespace users, and would otherwise reach into the cluster's network.
+    #[arg(long, env = "AIM_REGISTRY_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    registry_allow_private_networks: bool,
+    /// Seconds one registry read (an image inspection, a policy image pull) may take in all.
+    #[arg(long, env = "AIM_REGISTRY_TIMEOUT_SECONDS", default_value_t = 60)]
+    registry_timeout_seconds: u64,
+    #[command(flatten)]
+    pod_rules: PodRulesArgs,
 }
 
 /// Runs the operator. Exits 0 after a signal, non-zero when the lease was lost (so the pod
@@ -66,7 +108,10 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(operate(args))
+    let outcome = runtime.block_on(operate(args));
+    // Dropping the runtime would wait for every blocking thread, however long it runs.
+    runtime.shutdown_timeout(BLOCKING_THREADS_GRACE);
+    outcome
 }
 
 async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
@@ -93,8 +138,20 @@ async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
         .context("connecting to the Kubernetes API")?
         .with_layer(&api_requests::counting_layer(metrics.clone()))
         .build();
-    let policies = PolicyRuntime::new(RuntimeConfig::default())?;
-    let registry = PolicyRegistry::new(policies, OutputRules::new(args.operator_namespace.clone()))
+    let container_limit = memory_limit::container_limit();
+    let memory_budget = memory_limit::policy_budget(args.policy_memory_budget_mib, container_limit);
+    tracing::info!(
+        container_limit_bytes = container_limit,
+        policy_memory_budget_bytes = memory_budget,
+        "policy memory budget"
+    );
+    let policies = PolicyRuntime::new(RuntimeConfig {
+        memory_budget,
+        cache_max_bytes: args.policy_cache_max_mib.saturating_mul(1 << 20),
+        ..RuntimeConfig::default()
+    })?;
+    let rules = OutputRules::new(args.operator_namespace.clone()).with_pods(args.pod_rules.rules());
+    let registry = PolicyRegistry::new(policies, rules)
         .context("loading the embedded default policy")?
         .with_engine(args.policy_engine);
     if args.policy_engine == PolicyEngine::Native {
@@ -107,6 +164,11 @@ async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
     let settings = Settings {
         operator_namespace: args.operator_namespace.clone(),
         resync_seconds: args.resync_seconds,
+        registry: RegistryAccess {
+            allow_private_networks: args.registry_allow_private_networks,
+            timeout: Duration::from_secs(args.registry_timeout_seconds.max(1)),
+        },
+        policy_roots: args.policy_roots.clone(),
     };
     let scope = NamespaceScope::new(args.namespaces.iter().cloned());
     let services_in = if scope.is_all() {
@@ -158,6 +220,10 @@ async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
     let lost = tokio::select! {
         () = &mut controllers => false,
         () = lease_lost(leadership.as_mut()) => true,
+        () = drained_too_long(&signalled) => {
+            tracing::warn!(grace = ?SIGNAL_DRAIN, "reconciles still running after the signal; stopping anyway");
+            false
+        }
     };
     if lost {
         // Another replica may already be acting: stop quickly and restart to compete again.
@@ -181,6 +247,12 @@ async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
         // The controllers only return on a stop; anything else is unexpected.
         ExitCode::FAILURE
     })
+}
+
+/// Resolves [`SIGNAL_DRAIN`] after a signal.
+async fn drained_too_long(signalled: &CancellationToken) {
+    signalled.cancelled().await;
+    tokio::time::sleep(SIGNAL_DRAIN).await;
 }
 
 /// Resolves when the lease is lost; never without leader election.

@@ -2,6 +2,7 @@
 //! read through the Kubernetes logs API (the apiserver proxies it from the pod's kubelet).
 
 use futures::AsyncReadExt as _;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, LogParams};
 use kube::{Client, ResourceExt as _};
@@ -16,16 +17,17 @@ pub const MAX_LOG_BYTES: usize = 1024 * 1024;
 /// Labels the Job controller puts on its pods; the unprefixed one is all that older pods carry.
 const JOB_NAME_LABELS: [&str; 2] = ["batch.kubernetes.io/job-name", "job-name"];
 
-/// The `discovery` container log of the newest succeeded pod of Job `job_name`, at most
+/// The `discovery` container log of the newest succeeded pod of `job`, at most
 /// [`MAX_LOG_BYTES`] (invalid UTF-8 replaced). `None` when the Job has no succeeded pod (yet, or
-/// any more).
+/// any more). Only pods the Job controls count: anyone who may create pods in the namespace may
+/// label one with the Job's name, but not make the Job its controller.
 pub async fn discovery_log(
     client: &Client,
     namespace: &str,
-    job_name: &str,
+    job: &Job,
 ) -> Result<Option<String>, kube::Error> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let Some(pod) = newest_succeeded_pod(&pods, job_name).await? else {
+    let Some(pod) = newest_succeeded_pod(&pods, job).await? else {
         return Ok(None);
     };
     let params = LogParams {
@@ -44,7 +46,11 @@ pub async fn discovery_log(
     Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-async fn newest_succeeded_pod(pods: &Api<Pod>, job_name: &str) -> Result<Option<Pod>, kube::Error> {
+async fn newest_succeeded_pod(pods: &Api<Pod>, job: &Job) -> Result<Option<Pod>, kube::Error> {
+    let job_name = job.name_any();
+    let Some(job_uid) = job.metadata.uid.as_deref() else {
+        return Ok(None);
+    };
     for label in JOB_NAME_LABELS {
         let selector = ListParams::default().labels(&format!("{label}={job_name}"));
         let newest = pods
@@ -52,6 +58,7 @@ async fn newest_succeeded_pod(pods: &Api<Pod>, job_name: &str) -> Result<Option<
             .await?
             .items
             .into_iter()
+            .filter(|pod| controlled_by(pod, job_uid))
             .filter(is_succeeded)
             // Name breaks ties between pods created within the same second.
             .max_by(|a, b| {
@@ -62,6 +69,14 @@ async fn newest_succeeded_pod(pods: &Api<Pod>, job_name: &str) -> Result<Option<
         }
     }
     Ok(None)
+}
+
+fn controlled_by(pod: &Pod, uid: &str) -> bool {
+    pod.metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|owner| owner.controller == Some(true) && owner.kind == "Job" && owner.uid == uid)
 }
 
 fn is_succeeded(pod: &Pod) -> bool {

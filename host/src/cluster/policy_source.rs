@@ -1,8 +1,14 @@
 //! Reading an AIMPolicy's component and fixtures from where its spec says: a ConfigMap in the
 //! operator's namespace, a file in a volume mounted into the operator, or an OCI registry. Each failure carries the
 //! condition reason it is reported with.
+//!
+//! A file must be a regular file under one of the directories the admin configured
+//! (`--policy-root`), and is read with a cap whatever its metadata says: a path naming
+//! `/dev/zero`, a FIFO or a file outside those directories is refused, never read.
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aim_api::v1alpha1::{AIMPolicyConfigMapKey, AIMPolicyImage, AIMPolicySource, AIMPolicySpec};
@@ -10,7 +16,7 @@ use base64::Engine as _;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::{Api, Client};
 
-use crate::cluster::registry::{credentials_from_secret, pull_component};
+use crate::cluster::registry::{RegistryAccess, credentials_from_secret, pull_component};
 use crate::policy::PolicyLimits;
 use crate::render::fixtures::{EXPECTED_SUFFIX, fixture_files};
 
@@ -54,16 +60,25 @@ pub struct Fixture {
     pub expected: String,
 }
 
+/// Where the admin lets components come from.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceRules<'a> {
+    pub registry: &'a RegistryAccess,
+    /// Directories `source.path` must lie under.
+    pub roots: &'a [PathBuf],
+}
+
 /// Reads the component's bytes.
 pub async fn fetch_component(
     client: &Client,
     namespace: &str,
     source: &AIMPolicySource,
+    rules: SourceRules<'_>,
 ) -> Result<Vec<u8>, FetchError> {
     match (&source.config_map, &source.path, &source.image) {
         (Some(key), None, None) => from_config_map(client, namespace, key).await,
-        (None, Some(path), None) => from_file(path).await,
-        (None, None, Some(image)) => from_registry(client, namespace, image).await,
+        (None, Some(path), None) => from_file(path, rules.roots).await,
+        (None, None, Some(image)) => from_registry(client, namespace, image, rules.registry).await,
         _ => Err(FetchError::new(
             "InvalidSource",
             "exactly one of configMap, path or image must be specified",
@@ -75,6 +90,7 @@ async fn from_registry(
     client: &Client,
     namespace: &str,
     image: &AIMPolicyImage,
+    access: &RegistryAccess,
 ) -> Result<Vec<u8>, FetchError> {
     let credentials = match &image.pull_secret_name {
         None => Vec::new(),
@@ -97,7 +113,7 @@ async fn from_registry(
             }
         }
     };
-    pull_component(&image.reference, &credentials, MAX_COMPONENT_BYTES)
+    pull_component(&image.reference, &credentials, MAX_COMPONENT_BYTES, access)
         .await
         .map_err(|error| {
             FetchError::new(
@@ -139,17 +155,73 @@ async fn from_config_map(
         })
 }
 
-async fn from_file(path: &str) -> Result<Vec<u8>, FetchError> {
+async fn from_file(path: &str, roots: &[PathBuf]) -> Result<Vec<u8>, FetchError> {
+    let path = PathBuf::from(path);
+    let roots = roots.to_vec();
+    tokio::task::spawn_blocking(move || read_under_roots(&path, &roots, MAX_COMPONENT_BYTES))
+        .await
+        .map_err(|error| {
+            FetchError::new(
+                "SourceUnreadable",
+                format!("reading the file failed: {error}"),
+            )
+        })?
+}
+
+/// Reads `path` if it is a regular file under one of `roots`, at most `max_bytes` of it.
+fn read_under_roots(path: &Path, roots: &[PathBuf], max_bytes: u64) -> Result<Vec<u8>, FetchError> {
+    let shown = path.display();
     let unreadable =
-        |error: std::io::Error| FetchError::new("SourceUnreadable", format!("{path}: {error}"));
-    let size = tokio::fs::metadata(path).await.map_err(unreadable)?.len();
-    if size > MAX_COMPONENT_BYTES {
+        |error: std::io::Error| FetchError::new("SourceUnreadable", format!("{shown}: {error}"));
+    // Symbolic links and `..` are resolved first, so the check is on where the file really is.
+    let real = path.canonicalize().map_err(unreadable)?;
+    let allowed = roots
+        .iter()
+        .filter_map(|root| root.canonicalize().ok())
+        .any(|root| real.starts_with(root));
+    if !allowed {
+        let roots: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
         return Err(FetchError::new(
-            "SourceTooLarge",
-            format!("{path} is {size} bytes; at most {MAX_COMPONENT_BYTES} are accepted"),
+            "SourceNotAllowed",
+            format!(
+                "{shown} is not under a directory policies may be read from ({}; the operator's --policy-root)",
+                if roots.is_empty() {
+                    "none is configured".to_owned()
+                } else {
+                    roots.join(", ")
+                }
+            ),
         ));
     }
-    tokio::fs::read(path).await.map_err(unreadable)
+    // Non-blocking, so opening a FIFO returns at once; no symbolic link in the last place.
+    let fd = rustix::fs::open(
+        &real,
+        rustix::fs::OFlags::RDONLY
+            | rustix::fs::OFlags::NONBLOCK
+            | rustix::fs::OFlags::CLOEXEC
+            | rustix::fs::OFlags::NOFOLLOW,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|errno| unreadable(errno.into()))?;
+    let file = std::fs::File::from(fd);
+    // The type of what was opened, not of what the path named a moment ago.
+    if !file.metadata().map_err(unreadable)?.file_type().is_file() {
+        return Err(FetchError::new(
+            "SourceNotAllowed",
+            format!("{shown} is not a regular file"),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if u64::try_from(bytes.len()).map_or(true, |read| read > max_bytes) {
+        return Err(FetchError::new(
+            "SourceTooLarge",
+            format!("{shown} is larger than {max_bytes} bytes, the most accepted"),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Reads the fixtures of a ConfigMap: every `<case>.yaml` key with its `<case>.expected.yaml`.
@@ -279,5 +351,77 @@ mod tests {
         .clamped();
         assert_eq!(huge.deadline, caps.deadline);
         assert_eq!(huge.memory_bytes, caps.memory_bytes);
+    }
+
+    fn refused(path: &Path, roots: &[PathBuf], max_bytes: u64) -> FetchError {
+        read_under_roots(path, roots, max_bytes).unwrap_err()
+    }
+
+    #[test]
+    fn a_regular_file_under_a_root_is_read() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("team").join("p.wasm");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"\0asm").unwrap();
+        let roots = [root.path().to_path_buf()];
+        assert_eq!(read_under_roots(&file, &roots, 1024).unwrap(), b"\0asm");
+    }
+
+    #[test]
+    fn paths_outside_the_roots_are_refused_even_through_links() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret");
+        std::fs::write(&secret, b"token").unwrap();
+        let roots = [root.path().to_path_buf()];
+        assert_eq!(refused(&secret, &roots, 1024).reason, "SourceNotAllowed");
+        let link = root.path().join("p.wasm");
+        std::os::unix::fs::symlink(&secret, &link).unwrap();
+        assert_eq!(refused(&link, &roots, 1024).reason, "SourceNotAllowed");
+        let dotdot = root
+            .path()
+            .join("..")
+            .join(outside.path().file_name().unwrap())
+            .join("secret");
+        assert_eq!(refused(&dotdot, &roots, 1024).reason, "SourceNotAllowed");
+        assert_eq!(refused(&secret, &[], 1024).reason, "SourceNotAllowed");
+    }
+
+    #[test]
+    fn a_fifo_or_a_device_is_refused_without_being_read() {
+        let root = tempfile::tempdir().unwrap();
+        let fifo = root.path().join("p.wasm");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        // Nothing writes to the FIFO: a blocking open or read would never return.
+        let error = refused(&fifo, &[root.path().to_path_buf()], 1024);
+        assert_eq!(error.reason, "SourceNotAllowed");
+        assert!(
+            error.message.contains("not a regular file"),
+            "{}",
+            error.message
+        );
+        // An endless device, even under a root, is never read.
+        let error = refused(Path::new("/dev/zero"), &[PathBuf::from("/dev")], 1024);
+        assert!(
+            error.message.contains("not a regular file"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_refused_after_reading_only_the_cap() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("p.wasm");
+        std::fs::write(&file, vec![0u8; 2048]).unwrap();
+        let error = refused(&file, &[root.path().to_path_buf()], 1024);
+        assert_eq!(error.reason, "SourceTooLarge");
     }
 }

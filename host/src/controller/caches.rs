@@ -42,7 +42,15 @@ async fn reconcile_template_cache(
         .snapshot_of(&namespace, cache.as_ref())
         .template_cache_observation(&cache);
     let api = Api::namespaced(ctx.client.clone(), &namespace);
-    pipeline::reconcile(&ctx, &TEMPLATE_CACHE, &api, cache.as_ref(), &observation).await
+    pipeline::reconcile(
+        &ctx,
+        &TEMPLATE_CACHE,
+        &api,
+        cache.as_ref(),
+        &observation,
+        None,
+    )
+    .await
 }
 
 async fn reconcile_model_cache(
@@ -60,7 +68,7 @@ async fn reconcile_model_cache(
     .await;
     let observation = snapshot.model_cache_observation(&cache, binding);
     let api = Api::namespaced(ctx.client.clone(), &namespace);
-    pipeline::reconcile(&ctx, &MODEL_CACHE, &api, cache.as_ref(), &observation).await
+    pipeline::reconcile(&ctx, &MODEL_CACHE, &api, cache.as_ref(), &observation, None).await
 }
 
 /// The binding mode of the claim's storage class: `WaitForFirstConsumer` lets the download start

@@ -1,6 +1,7 @@
 //! What every reconcile shares: the client, the policies in force, the watch caches, the Event
 //! recorder, the backoff book-keeping, the metrics and the shutdown signal.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -8,16 +9,33 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Client;
 use kube::Resource;
 use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
 use super::error::Error;
 use super::events::{EventRecorder, Occurrence};
+use super::released_models::ReleasedModels;
 use super::stores::Stores;
+use crate::cluster::registry::RegistryAccess;
 use crate::operator::Metrics;
-use crate::policy::{PlanFlow, PlanSubject, PolicyRegistry};
+use crate::policy::{MAX_DEADLINE, PlanFlow, PlanSubject, PolicyError, PolicyRegistry};
 use aim_api::policy::observation::{Observation, RuntimeConfigs};
 use aim_api::policy::plan::{EventType as PlannedEventType, Plan, PlannedEvent};
+
+/// The longest a reconcile waits for a policy plan: the longest deadline any policy may have, plus
+/// time for a blocking thread and the host's checks. The call itself ends at its deadline (see
+/// `crate::policy`); this only guards the reconcile against anything else that might hold it.
+pub const PLAN_TIMEOUT: Duration = MAX_DEADLINE.saturating_add(Duration::from_secs(5));
+
+/// Events recorded per reconcile at most; a policy asking for more gets the first ones.
+pub const MAX_EVENTS_PER_PLAN: usize = 10;
+/// The most an Event's note may hold (the Events API refuses longer ones).
+const MAX_EVENT_NOTE_BYTES: usize = 1024;
+
+/// The `policy` metric label of calls naming an AIMPolicy that is not installed; not a valid
+/// object name, so no AIMPolicy can have it.
+pub const UNAVAILABLE_POLICY_LABEL: &str = "(unavailable)";
 
 /// Settings of a running operator.
 #[derive(Debug, Clone)]
@@ -26,6 +44,10 @@ pub struct Settings {
     pub operator_namespace: String,
     /// How long a converged object waits before it is looked at again anyway.
     pub resync_seconds: u64,
+    /// What registry reads (image inspection, policy images) may reach, and for how long.
+    pub registry: RegistryAccess,
+    /// Directories an AIMPolicy's `source.path` must lie under.
+    pub policy_roots: Vec<PathBuf>,
 }
 
 /// Shared by every reconcile.
@@ -38,6 +60,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// Cancelled when the controllers should stop taking work and let running reconciles finish.
     pub shutdown: CancellationToken,
+    /// Cluster models deleted services let go of, for the model controller.
+    pub released_models: ReleasedModels,
     events: EventRecorder,
 }
 
@@ -61,6 +85,7 @@ impl Context {
             backoff: Backoff::default(),
             metrics: Metrics::default(),
             shutdown: CancellationToken::new(),
+            released_models: ReleasedModels::default(),
         }
     }
 
@@ -80,15 +105,31 @@ impl Context {
         &self,
         flow: PlanFlow,
         observation: &impl Observation,
-        namespace: Option<String>,
+        subject: PlanSubject,
     ) -> Result<Plan, Error> {
         let chosen = observation
             .runtime_configs()
             .and_then(RuntimeConfigs::policy_name);
-        let (result, took) = self.evaluate(flow, observation, chosen, namespace).await;
+        if let Some(policy) = chosen {
+            self.check_policy_allowed(policy, &subject)?;
+        }
+        let (result, took) = self.evaluate(flow, observation, chosen, subject).await;
         let outcome = result.as_ref().map_or_else(Error::reason, |_| "ok");
-        self.metrics.policy_evaluation(chosen, flow, outcome, took);
+        self.metrics
+            .policy_evaluation(self.policy_label(chosen), flow, outcome, took);
         result
+    }
+
+    /// The metric label for a call with the AIMPolicy `chosen`: its name only when it is installed,
+    /// so names written in runtime configs (free text, by namespace users) never become label
+    /// values; `None` for the embedded default.
+    fn policy_label<'a>(&self, chosen: Option<&'a str>) -> Option<&'a str> {
+        match chosen {
+            Some(_) if self.policies.engine() == crate::policy::PolicyEngine::Native => None,
+            Some(name) if self.policies.is_installed(name) => Some(name),
+            Some(_) => Some(UNAVAILABLE_POLICY_LABEL),
+            None => None,
+        }
     }
 
     /// Plans with the AIMPolicy `chosen` (the embedded default when `None`), and how long that
@@ -99,7 +140,7 @@ impl Context {
         flow: PlanFlow,
         observation: &impl Observation,
         chosen: Option<&str>,
-        namespace: Option<String>,
+        subject: PlanSubject,
     ) -> (Result<Plan, Error>, Duration) {
         let started = Instant::now();
         let document = match serde_json::to_string(observation) {
@@ -111,34 +152,77 @@ impl Context {
             let unavailable = Error::PolicyUnavailable(chosen.unwrap_or_default().to_owned());
             return (Err(unavailable), encoding);
         };
-        let called = tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let plan = policies
-                .plan(flow, &document, &PlanSubject { namespace })
-                .map_err(Error::from)
-                .and_then(|checked| {
-                    serde_json::from_value(checked).map_err(|e| {
-                        Error::Policy(crate::policy::PolicyError::OutputInvalid {
-                            detail: format!("plan does not match the plan schema: {e}"),
+        let called = tokio::time::timeout(
+            PLAN_TIMEOUT,
+            tokio::task::spawn_blocking(move || {
+                let started = Instant::now();
+                let plan = policies
+                    .plan(flow, &document, &subject)
+                    .map_err(Error::from)
+                    .and_then(|checked| {
+                        serde_json::from_value(checked).map_err(|e| {
+                            Error::Policy(crate::policy::PolicyError::OutputInvalid {
+                                detail: format!("plan does not match the plan schema: {e}"),
+                            })
                         })
-                    })
-                });
-            (plan, started.elapsed())
-        })
+                    });
+                (plan, started.elapsed())
+            }),
+        )
         .await;
         match called {
-            Ok((plan, took)) => (plan, encoding + took),
-            Err(_) => (Err(Error::Cancelled), encoding),
+            Ok(Ok((plan, took))) => (plan, encoding + took),
+            Ok(Err(_)) => (Err(Error::Cancelled), encoding),
+            Err(_) => {
+                let timeout = PolicyError::Timeout {
+                    deadline: PLAN_TIMEOUT,
+                };
+                (Err(Error::Policy(timeout)), encoding + PLAN_TIMEOUT)
+            }
         }
     }
 
-    /// Records the plan's Events on the subject. Failing to record an Event never fails a reconcile.
+    /// Refuses an AIMPolicy the subject's namespace (a cluster subject's work namespace) may not
+    /// select. The operator's namespace, whose runtime configs are the admin's, may select any.
+    fn check_policy_allowed(&self, policy: &str, subject: &PlanSubject) -> Result<(), Error> {
+        let operator_namespace = &self.settings.operator_namespace;
+        let namespace = subject
+            .namespace
+            .as_ref()
+            .or(subject.work_namespace.as_ref())
+            .unwrap_or(operator_namespace);
+        // A policy that is not active is reported as such when it is asked for.
+        if namespace == operator_namespace || self.policies.for_policy(Some(policy)).is_none() {
+            return Ok(());
+        }
+        let labels = self
+            .stores
+            .namespaces
+            .get(&ObjectRef::new(namespace))
+            .and_then(|ns| ns.metadata.labels.clone())
+            .unwrap_or_default();
+        if self.policies.admits(policy, &labels) {
+            Ok(())
+        } else {
+            Err(Error::PolicyNotAllowed {
+                policy: policy.to_owned(),
+                namespace: namespace.clone(),
+            })
+        }
+    }
+
+    /// Records the plan's Events on the subject, at most [`MAX_EVENTS_PER_PLAN`] of them.
+    /// Failing to record an Event never fails a reconcile.
     pub async fn publish<K: Resource<DynamicType = ()>>(
         &self,
         subject: &K,
         events: &[PlannedEvent],
     ) {
-        for event in events {
+        if events.len() > MAX_EVENTS_PER_PLAN {
+            let object = subject.meta().name.as_deref().unwrap_or_default();
+            tracing::warn!(%object, planned = events.len(), recorded = MAX_EVENTS_PER_PLAN, "the plan asks for more Events than are recorded per reconcile");
+        }
+        for event in events.iter().take(MAX_EVENTS_PER_PLAN) {
             let type_ = match event.type_ {
                 PlannedEventType::Normal => EventType::Normal,
                 PlannedEventType::Warning => EventType::Warning,
@@ -168,7 +252,7 @@ impl Context {
         reason: &str,
         message: &str,
     ) {
-        let note: String = message.chars().take(1000).collect();
+        let note = crate::text::truncate_bytes(message, MAX_EVENT_NOTE_BYTES);
         let occurrence = Occurrence {
             type_,
             reason,

@@ -29,6 +29,15 @@ pub enum Error {
         "the runtime config selects AIMPolicy {0:?}, which is not active (see its status); existing objects are left as they are"
     )]
     PolicyUnavailable(String),
+    /// A planned object's name is held by an object the operator does not manage (or that is
+    /// another subject's); nothing is applied over it.
+    #[error("{0}")]
+    NameConflict(String),
+    /// The runtime config selects an AIMPolicy that does not allow the subject's namespace.
+    #[error(
+        "the runtime config selects AIMPolicy {policy:?}, whose namespaceSelector does not select namespace {namespace:?}; existing objects are left as they are"
+    )]
+    PolicyNotAllowed { policy: String, namespace: String },
     /// Fetching, verifying, compiling or testing an AIMPolicy's component failed.
     #[error("{message}")]
     PolicySource {
@@ -47,6 +56,8 @@ impl Error {
             Self::Cancelled => "Cancelled",
             Self::Encoding(_) => "ObservationInvalid",
             Self::PolicyUnavailable(_) => "PolicyUnavailable",
+            Self::NameConflict(_) => "NameConflict",
+            Self::PolicyNotAllowed { .. } => "PolicyNotAllowed",
             Self::PolicySource { reason, .. } => reason,
         }
     }
@@ -56,6 +67,43 @@ impl Error {
         Self::Kube {
             action: action.into(),
             source: Box::new(source),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The user's reference for a service's status.
+    const STATUS_REFERENCE: &str = include_str!("../../../docs/status.md");
+
+    /// The quoted reasons of the `reason()` function in `source`.
+    fn reasons_in(source: &str) -> Vec<String> {
+        let start = source
+            .find("pub fn reason(&self) -> &'static str {")
+            .expect("a reason function");
+        let body = &source[start..];
+        let body = &body[..body.find("\n    }\n").expect("its end")];
+        body.split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn every_failure_reason_is_in_the_status_reference() {
+        let section = &STATUS_REFERENCE[STATUS_REFERENCE
+            .find("## Failures the operator itself reports")
+            .expect("the section")..];
+        let mut reasons = reasons_in(include_str!("error.rs"));
+        reasons.extend(reasons_in(include_str!("../policy/error.rs")));
+        reasons.push(aim_api::conditions::reasons::MALFORMED_OBJECT.to_owned());
+        assert!(reasons.len() > 12, "the parser found {reasons:?}");
+        for reason in reasons {
+            assert!(
+                section.contains(&format!("| `{reason}` |")),
+                "{reason} is not in docs/status.md"
+            );
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aim_api::policy::observation::ImageInspection;
 use aim_api::policy::plan::ImageInspectionRequest;
-use aim_api::v1alpha1::{AIMClusterModel, AIMModel};
+use aim_api::v1alpha1::{AIMClusterModel, AIMModel, AIMService};
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
 use kube::runtime::watcher;
@@ -18,8 +18,8 @@ use super::runner;
 use super::scope::NamespaceScope;
 use super::tolerant::{self, Decoding};
 use crate::cluster::registry::{credentials_from_secret, inspect_image};
-use crate::policy::PlanFlow;
-use crate::snapshot::Scoped;
+use crate::policy::{PlanFlow, PlanSubject};
+use crate::snapshot::{Scoped, work_namespace};
 
 const NAMESPACED: Flow = Flow {
     plan: PlanFlow::Model,
@@ -34,45 +34,88 @@ async fn reconcile_namespaced(model: Arc<AIMModel>, ctx: Arc<Context>) -> Result
     let namespace = model
         .namespace()
         .ok_or_else(|| Error::InvalidObject("a model without a namespace".into()))?;
-    let snapshot = ctx.stores.snapshot_of(&namespace, model.as_ref());
+    let mut snapshot = ctx.stores.snapshot_of(&namespace, model.as_ref());
+    snapshot.services = users_candidates(&ctx, &model.name_any(), &model.spec.common.image);
     let operator_namespace = ctx.settings.operator_namespace.clone();
     let observe = |inspection| {
         snapshot.model_observation(Scoped::Namespaced(&model), &operator_namespace, inspection)
     };
-    let observation = with_inspection(&ctx, &namespace, observe).await?;
+    let subject = PlanSubject::namespaced(namespace.clone());
+    let observation = with_inspection(&ctx, &namespace, &subject, observe).await?;
     let api = Api::namespaced(ctx.client.clone(), &namespace);
-    pipeline::reconcile(&ctx, &NAMESPACED, &api, model.as_ref(), &observation).await
+    pipeline::reconcile(&ctx, &NAMESPACED, &api, model.as_ref(), &observation, None).await
 }
 
 async fn reconcile_cluster(
     model: Arc<AIMClusterModel>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    // Cluster models read their pull secrets from the operator's namespace.
-    let namespace = ctx.settings.operator_namespace.clone();
-    let snapshot = ctx.stores.snapshot_of(&namespace, model.as_ref());
-    let observe =
-        |inspection| snapshot.model_observation(Scoped::Cluster(&model), &namespace, inspection);
-    let observation = with_inspection(&ctx, &namespace, observe).await?;
+    // A cluster model works (reads pull secrets, runtime config) in the namespace it was created
+    // for, else in the operator's: never with one namespace's Secrets for another.
+    let operator_namespace = &ctx.settings.operator_namespace;
+    let namespace = work_namespace(Some(&model), operator_namespace);
+    let mut snapshot = ctx.stores.snapshot_of(&namespace, model.as_ref());
+    let name = model.name_any();
+    snapshot.services = users_candidates(&ctx, &name, &model.spec.common.image);
+    snapshot.templates = ctx
+        .stores
+        .templates
+        .state_filter(|t| t.spec.common.model_name == name)
+        .iter()
+        .map(|t| (**t).clone())
+        .collect();
+    let observe = |inspection| {
+        snapshot.model_observation(Scoped::Cluster(&model), operator_namespace, inspection)
+    };
+    let acting_for = (namespace != *operator_namespace).then(|| namespace.clone());
+    let subject = PlanSubject {
+        namespace: None,
+        work_namespace: acting_for.clone(),
+    };
+    let observation = with_inspection(&ctx, &namespace, &subject, observe).await?;
     let api = Api::all(ctx.client.clone());
-    pipeline::reconcile(&ctx, &CLUSTER, &api, model.as_ref(), &observation).await
+    pipeline::reconcile(
+        &ctx,
+        &CLUSTER,
+        &api,
+        model.as_ref(),
+        &observation,
+        acting_for.as_deref(),
+    )
+    .await
+}
+
+/// Services that may use the model `name` of `image` (they name it, resolved to it or ask for its
+/// image): the only ones worth copying for the observation's `users`.
+fn users_candidates(ctx: &Context, name: &str, image: &str) -> Vec<AIMService> {
+    ctx.stores
+        .services
+        .state_filter(|service| {
+            let resolved = service
+                .status
+                .as_ref()
+                .and_then(|s| s.resolved_image.as_ref())
+                .is_some_and(|r| r.name == name);
+            resolved
+                || service.spec.model.reference.as_deref().map(str::trim) == Some(name)
+                || service.spec.model.image.as_deref() == Some(image)
+        })
+        .iter()
+        .map(|service| (**service).clone())
+        .collect()
 }
 
 /// Plans once without an inspection; when the policy asks for the image's labels, reads them
-/// from the registry and returns the observation to plan with.
+/// from the registry (with pull secrets of `secrets_namespace`) and returns the observation to
+/// plan with.
 async fn with_inspection(
     ctx: &Context,
     secrets_namespace: &str,
+    subject: &PlanSubject,
     observe: impl Fn(Option<ImageInspection>) -> aim_api::policy::observation::ModelObservation,
 ) -> Result<aim_api::policy::observation::ModelObservation, Error> {
     let first = observe(None);
-    let plan = ctx
-        .plan(
-            PlanFlow::Model,
-            &first,
-            first.model.as_ref().and_then(|m| m.namespace()),
-        )
-        .await?;
+    let plan = ctx.plan(PlanFlow::Model, &first, subject.clone()).await?;
     match plan.inspect_image {
         Some(request) => Ok(observe(Some(
             inspect(ctx, secrets_namespace, &request).await,
@@ -97,7 +140,7 @@ async fn inspect(
             }
         }
     }
-    inspect_image(&request.image, &credentials).await
+    inspect_image(&request.image, &credentials, &ctx.settings.registry).await
 }
 
 /// Runs both model controllers.
@@ -111,13 +154,16 @@ pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
         Decoding::writing_status(malformed, NAMESPACED.manager),
     )
     .owns_shared_stream(ctx.stores.templates.changes());
-    let cluster = tolerant::controller::<AIMClusterModel>(
+    let mut cluster = tolerant::controller::<AIMClusterModel>(
         &client,
         all(),
         NamespaceScope::default(),
         Decoding::writing_status(malformed, CLUSTER.manager),
     )
     .owns_shared_stream(ctx.stores.cluster_templates.changes());
+    if let Some(released) = ctx.released_models.stream() {
+        cluster = cluster.reconcile_on(released);
+    }
     futures::join!(
         runner::run(
             "model",

@@ -15,8 +15,12 @@ use super::apply::{apply_plan, sync_finalizers};
 use super::context::Context;
 use super::error::Error;
 use super::status::{with_failure, write_status};
-use crate::policy::PlanFlow;
+use crate::policy::{PlanFlow, PlanSubject};
 use aim_api::policy::observation::Observation;
+
+/// The shortest wait before a converged object is reconciled again, whatever its plan asks: a
+/// plan saying `requeueAfterSeconds: 0` would otherwise reconcile in a tight loop.
+pub const MIN_REQUEUE: Duration = Duration::from_secs(5);
 
 /// What distinguishes one controller's reconcile from another's.
 pub struct Flow {
@@ -27,18 +31,24 @@ pub struct Flow {
 }
 
 /// Plans `subject` from `observation` and carries the plan out; `api` addresses the subject.
+/// `acting_for` is the namespace a cluster-scoped subject works in, when not the operator's (a
+/// cluster model created for a namespace, and its templates).
 pub async fn reconcile<K>(
     ctx: &Context,
     flow: &Flow,
     api: &Api<K>,
     subject: &K,
     observation: &impl Observation,
+    acting_for: Option<&str>,
 ) -> Result<Action, Error>
 where
     K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
-    let namespace = subject.namespace();
-    let plan = match ctx.plan(flow.plan, observation, namespace).await {
+    let plan_subject = PlanSubject {
+        namespace: subject.namespace(),
+        work_namespace: acting_for.map(str::to_owned),
+    };
+    let plan = match ctx.plan(flow.plan, observation, plan_subject).await {
         Ok(plan) => plan,
         Err(error) => return Err(report(ctx, flow, api, subject, error).await),
     };
@@ -46,7 +56,7 @@ where
     if !deleting {
         sync_finalizers(api, subject, &plan.finalizers).await?;
     }
-    if let Err(error) = apply_plan(&ctx.client, flow.manager, subject, &plan).await {
+    if let Err(error) = apply_plan(ctx, flow.manager, subject, &plan, observation).await {
         return Err(report(ctx, flow, api, subject, error).await);
     }
     if deleting {
@@ -57,13 +67,21 @@ where
         write_status(api, flow.manager, subject, status).await?;
     }
     ctx.publish(subject, &plan.events).await;
-    ctx.backoff.reset(&key(subject));
+    ctx.backoff.reset(&backoff_key(subject));
     ctx.metrics.set_in_backoff(ctx.backoff.len());
     let resync = Duration::from_secs(ctx.settings.resync_seconds);
-    Ok(Action::requeue(
-        plan.requeue_after_seconds
-            .map_or(resync, |s| Duration::from_secs(u64::from(s))),
-    ))
+    Ok(Action::requeue(requeue_after(
+        plan.requeue_after_seconds,
+        resync,
+    )))
+}
+
+/// When to reconcile a converged object again: when its plan asks, but never sooner than
+/// [`MIN_REQUEUE`]; after `resync` when it does not ask.
+fn requeue_after(asked_seconds: Option<u32>, resync: Duration) -> Duration {
+    asked_seconds.map_or(resync, |s| {
+        Duration::from_secs(u64::from(s)).max(MIN_REQUEUE)
+    })
 }
 
 /// Shows a failure on the object (Ready False, Failure True, reason = the error's kind) and as a
@@ -87,8 +105,13 @@ where
 }
 
 /// The backoff to use after `error` for `subject`.
-pub fn error_policy<K: Resource>(subject: &K, ctx: &Context) -> Action {
-    Action::requeue(ctx.backoff.next_delay(&key(subject)))
+pub fn error_policy<K: Resource<DynamicType = ()>>(subject: &K, ctx: &Context) -> Action {
+    Action::requeue(ctx.backoff.next_delay(&backoff_key(subject)))
+}
+
+/// `Kind/namespace/name`: objects of different kinds with the same name back off apart.
+pub fn backoff_key<K: Resource<DynamicType = ()>>(subject: &K) -> String {
+    format!("{}/{}", K::kind(&()), key(subject))
 }
 
 /// `namespace/name`, or `name` for cluster-scoped objects.
@@ -107,5 +130,35 @@ pub fn log_outcome<T: std::fmt::Debug, E: std::fmt::Display>(
     match outcome {
         Ok(object) => tracing::debug!(controller, ?object, "reconciled"),
         Err(error) => tracing::debug!(controller, %error, "reconcile error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aim_api::v1alpha1::{AIMModel, AIMService};
+
+    #[test]
+    fn a_plan_cannot_requeue_sooner_than_the_minimum() {
+        let resync = Duration::from_secs(600);
+        assert_eq!(requeue_after(Some(0), resync), MIN_REQUEUE);
+        assert_eq!(requeue_after(Some(1), resync), MIN_REQUEUE);
+        assert_eq!(requeue_after(Some(30), resync), Duration::from_secs(30));
+        assert_eq!(requeue_after(None, resync), resync);
+    }
+
+    #[test]
+    fn objects_of_different_kinds_with_one_name_back_off_apart() {
+        let mut model = AIMModel::new("llama", Default::default());
+        model.metadata.namespace = Some("ml".into());
+        let mut service: AIMService = serde_json::from_value(serde_json::json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService",
+            "metadata": {"name": "llama", "namespace": "ml"},
+            "spec": {"model": {"ref": "llama"}}
+        }))
+        .expect("a service");
+        service.metadata.namespace = Some("ml".into());
+        assert_eq!(backoff_key(&model), "AIMModel/ml/llama");
+        assert_ne!(backoff_key(&model), backoff_key(&service));
     }
 }

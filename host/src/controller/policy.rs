@@ -5,10 +5,12 @@
 //! it (objects whose runtime config still names it then wait, untouched).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aim_api::conditions::{finalizers, types};
 use aim_api::v1alpha1::{AIMPolicy, AIMPolicySource};
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::ListParams;
 use kube::runtime::controller::Action;
@@ -25,8 +27,8 @@ use super::runner;
 use super::scope::NamespaceScope;
 use super::status::write_status;
 use super::tolerant::{self, Decoding};
-use crate::cluster::policy_source::{fetch_component, fetch_fixtures, limits_of};
-use crate::policy::{Digest, LoadedPolicy, PolicyLimits, PolicySource};
+use crate::cluster::policy_source::{SourceRules, fetch_component, fetch_fixtures, limits_of};
+use crate::policy::{Digest, LoadedPolicy, PolicyError, PolicyLimits, PolicySource};
 use crate::render::fixtures::{CaseOutcome, check_case};
 
 const MANAGER: &str = "aim-policy-controller";
@@ -35,19 +37,47 @@ const MANAGER: &str = "aim-policy-controller";
 /// any API event.
 const FILE_RECHECK: Duration = Duration::from_secs(60);
 
-/// Activates every AIMPolicy once, before the other controllers start, so no object is planned
-/// with the wrong policy (or fails as waiting for one) just because this replica just started.
+/// The longest start-up waits for AIMPolicies before the other controllers start anyway; one that
+/// is not active by then is activated by this controller later, like any other change.
+pub const STARTUP_ACTIVATION: Duration = Duration::from_secs(60);
+/// AIMPolicies activated at the same time at start-up.
+const STARTUP_CONCURRENCY: usize = 4;
+/// The longest compiling and checking one component may take (JavaScript and Python components take
+/// seconds on an idle machine).
+const COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The longest all of a policy's fixtures may take together.
+const FIXTURES_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Activates every AIMPolicy, several at a time, before the other controllers start, so no object
+/// is planned with the wrong policy (or fails as waiting for one) just because this replica just
+/// started. Returns after [`STARTUP_ACTIVATION`] at the latest, whatever a policy does.
 pub async fn activate_all(ctx: &Arc<Context>) {
     let api: Api<AIMPolicy> = Api::all(ctx.client.clone());
-    match api.list(&ListParams::default()).await {
-        Ok(list) => {
-            for policy in list {
-                if let Err(error) = reconcile(Arc::new(policy), ctx.clone()).await {
-                    tracing::warn!(%error, "activating a policy at start-up failed");
-                }
+    let activated = async {
+        let list = match api.list(&ListParams::default()).await {
+            Ok(list) => list,
+            Err(error) => {
+                tracing::warn!(%error, "could not list AIMPolicies at start-up");
+                return;
             }
-        }
-        Err(error) => tracing::warn!(%error, "could not list AIMPolicies at start-up"),
+        };
+        futures::stream::iter(list)
+            .for_each_concurrent(STARTUP_CONCURRENCY, |policy| async move {
+                let name = policy.name_any();
+                if let Err(error) = reconcile(Arc::new(policy), ctx.clone()).await {
+                    tracing::warn!(policy = %name, %error, "activating a policy at start-up failed");
+                }
+            })
+            .await;
+    };
+    if tokio::time::timeout(STARTUP_ACTIVATION, activated)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            timeout = ?STARTUP_ACTIVATION,
+            "AIMPolicies still activating; starting the controllers, the policy controller carries on"
+        );
     }
 }
 
@@ -105,6 +135,9 @@ pub async fn reconcile(policy: Arc<AIMPolicy>, ctx: Arc<Context>) -> Result<Acti
         &[finalizers::POLICY_CLEANUP.to_owned()],
     )
     .await?;
+    // Who may select it changes with the spec, whether or not the component does.
+    ctx.policies
+        .set_namespace_selector(&name, policy.spec.namespace_selector.clone());
 
     let before = installed(&ctx, &name);
     let progress = activate(&ctx, &policy).await;
@@ -157,7 +190,8 @@ pub async fn reconcile(policy: Arc<AIMPolicy>, ctx: Arc<Context>) -> Result<Acti
             message: format!("{}: {}", failure.reason, failure.message),
         });
     }
-    ctx.backoff.reset(&name);
+    ctx.backoff
+        .reset(&super::pipeline::backoff_key(policy.as_ref()));
     Ok(if policy.spec.source.path.is_some() {
         Action::requeue(FILE_RECHECK)
     } else {
@@ -178,7 +212,11 @@ async fn activate(ctx: &Context, policy: &AIMPolicy) -> Progress {
     let spec = &policy.spec;
     let namespace = &ctx.settings.operator_namespace;
 
-    let wasm = match fetch_component(&ctx.client, namespace, &spec.source).await {
+    let rules = SourceRules {
+        registry: &ctx.settings.registry,
+        roots: &ctx.settings.policy_roots,
+    };
+    let wasm = match fetch_component(&ctx.client, namespace, &spec.source, rules).await {
         Ok(wasm) => wasm,
         Err(error) => {
             progress.fail(types::FETCHED, error.reason, error.message);
@@ -213,7 +251,8 @@ async fn activate(ctx: &Context, policy: &AIMPolicy) -> Progress {
     }
     progress.pass(types::DIGEST_VERIFIED, "DigestMatches", actual.to_string());
 
-    let limits = limits_of(spec);
+    // As the runtime will clamp them, so an unchanged policy is recognised as unchanged.
+    let limits = ctx.policies.clamp(limits_of(spec));
     let candidate = match compiled(ctx, &policy.name_any(), wasm, expected, limits).await {
         Ok(candidate) => candidate,
         Err(error) => {
@@ -260,7 +299,7 @@ async fn compiled(
     wasm: Vec<u8>,
     digest: Digest,
     limits: PolicyLimits,
-) -> Result<Arc<LoadedPolicy>, crate::policy::PolicyError> {
+) -> Result<Arc<LoadedPolicy>, PolicyError> {
     if let Some(current) =
         installed(ctx, name).filter(|p| *p.digest() == digest && p.limits() == limits)
     {
@@ -272,11 +311,20 @@ async fn compiled(
         expected_digest: Some(digest),
         limits,
     };
-    let loaded = tokio::task::spawn_blocking(move || registry.load(&source))
-        .await
-        .map_err(|error| crate::policy::PolicyError::Trapped {
-            detail: format!("the compilation task failed: {error}"),
-        })??;
+    let loading = tokio::task::spawn_blocking(move || registry.load(&source));
+    let loaded = match tokio::time::timeout(COMPILE_TIMEOUT, loading).await {
+        Ok(Ok(loaded)) => loaded?,
+        Ok(Err(error)) => {
+            return Err(PolicyError::Trapped {
+                detail: format!("the compilation task failed: {error}"),
+            });
+        }
+        Err(_) => {
+            return Err(PolicyError::Timeout {
+                deadline: COMPILE_TIMEOUT,
+            });
+        }
+    };
     ctx.metrics.policy_compiled(name, loaded.load_report());
     Ok(loaded)
 }
@@ -293,9 +341,15 @@ async fn run_fixtures(
         .map_err(|e| (e.reason, e.message))?;
     let set = ctx.policies.set_with(candidate.clone());
     let total = fixtures.len();
-    let failed = tokio::task::spawn_blocking(move || {
+    // Each case is bounded by the policy's deadline; this stops the rest once time is up.
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let checking = tokio::task::spawn_blocking(move || {
         let mut failed = Vec::new();
         for fixture in &fixtures {
+            if stopped.load(Ordering::Relaxed) {
+                break;
+            }
             let source = std::path::Path::new(&fixture.case);
             match check_case(source, &fixture.input, &fixture.expected, &set) {
                 Ok(CaseOutcome::Passed) => {}
@@ -306,14 +360,22 @@ async fn run_fixtures(
             }
         }
         failed
-    })
-    .await
-    .map_err(|error| {
-        (
-            "FixturesFailed",
-            format!("the fixture task failed: {error}"),
-        )
-    })?;
+    });
+    let failed = match tokio::time::timeout(FIXTURES_TIMEOUT, checking).await {
+        Ok(done) => done.map_err(|error| {
+            (
+                "FixturesFailed",
+                format!("the fixture task failed: {error}"),
+            )
+        })?,
+        Err(_) => {
+            stop.store(true, Ordering::Relaxed);
+            return Err((
+                "FixturesTimedOut",
+                format!("the {total} cases took longer than {FIXTURES_TIMEOUT:?} together"),
+            ));
+        }
+    };
     if failed.is_empty() {
         Ok(format!("{total} of {total} cases passed"))
     } else {

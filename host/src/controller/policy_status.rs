@@ -6,6 +6,7 @@ use aim_api::conditions::types;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde_json::{Value, json};
 
+use super::status::MAX_FAILURE_MESSAGE_BYTES;
 use crate::policy::{LoadedPolicy, interface_name};
 
 /// The steps, in order; a failed step leaves the later ones unknown.
@@ -178,7 +179,7 @@ fn condition(
         "type": type_,
         "status": status,
         "reason": reason,
-        "message": message.chars().take(2048).collect::<String>(),
+        "message": crate::text::truncate_bytes(message, MAX_FAILURE_MESSAGE_BYTES),
         "observedGeneration": generation,
     });
     if let Some(kept) = previous

@@ -27,12 +27,15 @@ pub async fn reconcile(service: Arc<AIMService>, ctx: Arc<Context>) -> Result<Ac
     let namespace = service
         .namespace()
         .ok_or_else(|| Error::InvalidObject("an AIMService without a namespace".into()))?;
+    if service.metadata.deletion_timestamp.is_some() {
+        ctx.released_models.release(&service);
+    }
     let observation = ctx
         .stores
         .snapshot_of(&namespace, service.as_ref())
         .service_observation(&service);
     let api = Api::namespaced(ctx.client.clone(), &namespace);
-    pipeline::reconcile(&ctx, &FLOW, &api, service.as_ref(), &observation).await
+    pipeline::reconcile(&ctx, &FLOW, &api, service.as_ref(), &observation, None).await
 }
 
 /// Adds the watches that map changes of related objects to the services they affect, through the

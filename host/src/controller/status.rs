@@ -60,8 +60,13 @@ pub fn stamp_transitions(status: &mut Value, now: &str) {
     }
 }
 
+/// Longest failure message written to a status; the whole of a long one (a policy's trap
+/// backtrace, an apiserver's answer) is in the operator's log.
+pub const MAX_FAILURE_MESSAGE_BYTES: usize = 4096;
+
 /// The subject's status with `Ready` False and `Failure` True for `reason`, everything else kept:
-/// how a failed reconcile shows on the object.
+/// how a failed reconcile shows on the object. The message is cut to
+/// [`MAX_FAILURE_MESSAGE_BYTES`].
 pub fn with_failure(
     current: Option<Value>,
     generation: Option<i64>,
@@ -80,6 +85,7 @@ pub fn with_failure(
         .into_iter()
         .filter(|c| c["type"] != "Ready" && c["type"] != "Failure")
         .collect();
+    let message = crate::text::truncate_bytes(message, MAX_FAILURE_MESSAGE_BYTES);
     for (type_, value) in [("Ready", "False"), ("Failure", "True")] {
         let mut condition =
             json!({"type": type_, "status": value, "reason": reason, "message": message});
@@ -134,5 +140,18 @@ mod tests {
         assert_eq!(types, ["Resolved", "Ready", "Failure"]);
         assert_eq!(status["conditions"][1]["reason"], "PolicyTimeout");
         assert_eq!(status["conditions"][2]["observedGeneration"], 3);
+    }
+
+    #[test]
+    fn a_long_failure_message_is_cut_by_bytes_on_a_character_boundary() {
+        let message = "ü".repeat(MAX_FAILURE_MESSAGE_BYTES);
+        let status = with_failure(None, None, "PolicyTrapped", &message);
+        let written = status["conditions"][0]["message"].as_str().unwrap();
+        assert!(
+            written.len() <= MAX_FAILURE_MESSAGE_BYTES,
+            "{}",
+            written.len()
+        );
+        assert!(written.ends_with(" ..."));
     }
 }

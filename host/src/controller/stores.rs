@@ -9,16 +9,20 @@ use aim_api::v1alpha1::{
 };
 use gateway_api::apis::standard::httproutes::HttpRoute;
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::runtime::reflector::Store;
+use std::collections::HashSet;
+
+use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 
 use super::malformed::Malformed;
+use super::ownership::Existing;
 use super::scope::NamespaceScope;
 use super::watch_cache::WatchCache;
-use crate::snapshot::ClusterSnapshot;
+use crate::snapshot::{ClusterSnapshot, DiscoveryLoad};
+use aim_api::policy::plan::ObjectReference;
 
 /// One cache per kind.
 #[derive(Clone)]
@@ -33,6 +37,8 @@ pub struct Stores {
     pub template_caches: WatchCache<AIMTemplateCache>,
     pub model_caches: WatchCache<AIMModelCache>,
     pub nodes: WatchCache<Node>,
+    /// Namespaces, for their labels (which AIMPolicies a namespace may select).
+    pub namespaces: WatchCache<Namespace>,
     pub inference_services: WatchCache<InferenceService>,
     pub http_routes: WatchCache<HttpRoute>,
     pub persistent_volume_claims: WatchCache<PersistentVolumeClaim>,
@@ -53,6 +59,11 @@ const MANAGED: &str = "app.kubernetes.io/managed-by=aim-controller";
 /// Jobs the operator creates: discovery (aim-controller) and downloads (modelcache-controller).
 const OPERATOR_JOBS: &str =
     "app.kubernetes.io/managed-by in (aim-controller,modelcache-controller)";
+
+/// Claims the operator creates: services' temporary volumes, model caches' volumes, and any a
+/// custom policy plans (the host stamps `aim-controller` on those).
+const CLAIMS: &str =
+    "app.kubernetes.io/managed-by in (aim-controller,aim-service-controller,modelcache-controller)";
 
 /// An InferenceService's spec is what the plan said, re-applied on every reconcile; only its
 /// metadata and status are observed. Its volumes and affinity made it ~7 KB in the cache.
@@ -86,6 +97,7 @@ impl Stores {
             template_caches: WatchCache::start(client, all(), &malformed),
             model_caches: WatchCache::start(client, all(), &malformed),
             nodes: WatchCache::start(client, all(), &malformed),
+            namespaces: WatchCache::start(client, all(), &malformed),
             inference_services: WatchCache::start_trimmed(
                 client,
                 all().labels(MANAGED),
@@ -93,11 +105,7 @@ impl Stores {
                 without_spec,
             ),
             http_routes: WatchCache::start(client, all().labels(MANAGED), &malformed),
-            persistent_volume_claims: WatchCache::start(
-                client,
-                all().labels("app.kubernetes.io/managed-by in (aim-service-controller,modelcache-controller)"),
-                &malformed,
-            ),
+            persistent_volume_claims: WatchCache::start(client, all().labels(CLAIMS), &malformed),
             pods: WatchCache::start_trimmed(
                 client,
                 all().labels("serving.kserve.io/inferenceservice"),
@@ -130,6 +138,7 @@ impl Stores {
             self.template_caches.wait_until_ready().await,
             self.model_caches.wait_until_ready().await,
             self.nodes.wait_until_ready().await,
+            self.namespaces.wait_until_ready().await,
             self.inference_services.wait_until_ready().await,
             self.http_routes.wait_until_ready().await,
             self.persistent_volume_claims.wait_until_ready().await,
@@ -161,13 +170,21 @@ impl Stores {
             .iter()
             .map(ResourceExt::name_any)
             .collect();
-        let job_names: Vec<String> = jobs.iter().map(ResourceExt::name_any).collect();
         let labelled = |pod: &Pod, label: &str, names: &[String]| {
             pod.namespace().as_deref() == Some(namespace)
                 && pod
                     .labels()
                     .get(label)
                     .is_some_and(|value| names.contains(value))
+        };
+        // A Job's pods are those it controls: anyone may put a `job-name` label on a pod.
+        let job_uids: Vec<&str> = jobs
+            .iter()
+            .filter_map(|job| job.meta().uid.as_deref())
+            .collect();
+        let of_a_job = |pod: &Pod| {
+            pod.namespace().as_deref() == Some(namespace)
+                && controller_uid(pod.meta()).is_some_and(|uid| job_uids.contains(&uid))
         };
         ClusterSnapshot {
             inference_services,
@@ -177,9 +194,7 @@ impl Stores {
                 labelled(pod, "serving.kserve.io/inferenceservice", &isvc_names)
             })
             .into_iter()
-            .chain(filtered(&self.job_pods, |pod| {
-                labelled(pod, "batch.kubernetes.io/job-name", &job_names)
-            }))
+            .chain(filtered(&self.job_pods, of_a_job))
             .collect(),
             jobs,
             ..self.namespace_wide(namespace)
@@ -221,18 +236,37 @@ impl Stores {
             jobs: Vec::new(),
             serving_runtimes: in_namespace(&self.serving_runtimes, namespace),
             cluster_serving_runtimes: all(&self.cluster_serving_runtimes),
-            active_discovery_jobs: self.active_discovery_jobs(),
+            // Only the template flow reads it; its controller fills it in.
+            discovery_load: DiscoveryLoad::default(),
         }
     }
 
-    /// Discovery Jobs not yet finished, cluster-wide.
-    fn active_discovery_jobs(&self) -> u32 {
-        let running = self.jobs.state_filter(|job| {
-            let discovery = job
-                .labels()
-                .get("app.kubernetes.io/component")
-                .map(String::as_str)
-                == Some("discovery-job");
+    /// Discovery Jobs not yet finished, per namespace. Only Jobs a template controls count:
+    /// labels are anyone's to set, and Jobs with discovery's labels must not use up the
+    /// cluster's discovery slots.
+    pub fn discovery_load(&self) -> DiscoveryLoad {
+        let templates: HashSet<String> = self
+            .templates
+            .state()
+            .iter()
+            .filter_map(|t| t.meta().uid.clone())
+            .chain(
+                self.cluster_templates
+                    .state()
+                    .iter()
+                    .filter_map(|t| t.meta().uid.clone()),
+            )
+            .collect();
+        let mut load = DiscoveryLoad::default();
+        for job in self.jobs.state() {
+            let by_template = job.meta().owner_references.iter().flatten().any(|owner| {
+                owner.controller == Some(true)
+                    && matches!(
+                        owner.kind.as_str(),
+                        "AIMServiceTemplate" | "AIMClusterServiceTemplate"
+                    )
+                    && templates.contains(&owner.uid)
+            });
             let finished = job
                 .status
                 .as_ref()
@@ -242,10 +276,70 @@ impl Stores {
                         (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"
                     })
                 });
-            discovery && !finished
-        });
-        u32::try_from(running.len()).unwrap_or(u32::MAX)
+            if by_template && !finished {
+                load.add(job.namespace().unwrap_or_default());
+            }
+        }
+        load
     }
+
+    /// What exists under `reference`'s name, if this cache holds it. Caches of the kinds the
+    /// operator labels hold only its own objects; the AIM kinds' hold every object.
+    pub fn existing(&self, reference: &ObjectReference) -> Option<Existing> {
+        let found = |metadata: &ObjectMeta| Existing {
+            metadata: metadata.clone(),
+            requesting_namespace: None,
+        };
+        match reference.kind.as_str() {
+            "InferenceService" => {
+                cached(&self.inference_services, reference).map(|o| found(o.meta()))
+            }
+            "ServingRuntime" => cached(&self.serving_runtimes, reference).map(|o| found(o.meta())),
+            "ClusterServingRuntime" => {
+                cached(&self.cluster_serving_runtimes, reference).map(|o| found(o.meta()))
+            }
+            "HTTPRoute" => cached(&self.http_routes, reference).map(|o| found(o.meta())),
+            "PersistentVolumeClaim" => {
+                cached(&self.persistent_volume_claims, reference).map(|o| found(o.meta()))
+            }
+            "Job" => cached(&self.jobs, reference).map(|o| found(o.meta())),
+            "AIMModel" => cached(&self.models, reference).map(|o| found(o.meta())),
+            "AIMServiceTemplate" => cached(&self.templates, reference).map(|o| found(o.meta())),
+            "AIMClusterServiceTemplate" => {
+                cached(&self.cluster_templates, reference).map(|o| found(o.meta()))
+            }
+            "AIMTemplateCache" => cached(&self.template_caches, reference).map(|o| found(o.meta())),
+            "AIMModelCache" => cached(&self.model_caches, reference).map(|o| found(o.meta())),
+            "AIMClusterModel" => cached(&self.cluster_models, reference).map(|model| Existing {
+                metadata: model.meta().clone(),
+                requesting_namespace: model.spec.requesting_namespace.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The object of `cache` under `reference`'s namespace and name.
+fn cached<K: Resource<DynamicType = ()> + Clone + 'static>(
+    cache: &WatchCache<K>,
+    reference: &ObjectReference,
+) -> Option<std::sync::Arc<K>> {
+    let key = reflector::ObjectRef::new(&reference.name);
+    let key = match &reference.namespace {
+        Some(namespace) => key.within(namespace),
+        None => key,
+    };
+    cache.get(&key)
+}
+
+/// The controller of an object, by UID.
+fn controller_uid(metadata: &ObjectMeta) -> Option<&str> {
+    metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|owner| owner.controller == Some(true))
+        .map(|owner| owner.uid.as_str())
 }
 
 fn all<K: Resource + Clone>(store: &Store<K>) -> Vec<K>
@@ -357,6 +451,7 @@ mod tests {
             template_caches: store(vec![]),
             model_caches: store(vec![]),
             nodes: store(vec![]),
+            namespaces: store(vec![]),
             inference_services: store(vec![
                 isvc("chat", "ml", "uid-chat"),
                 isvc("other", "ml", "uid-other"),

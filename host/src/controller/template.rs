@@ -7,6 +7,7 @@ use aim_api::conditions::AIMTemplateStatusEnum;
 use aim_api::v1alpha1::{AIMClusterServiceTemplate, AIMServiceTemplate, AIMServiceTemplateStatus};
 use k8s_openapi::api::batch::v1::Job;
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Client, ResourceExt};
 
 use super::context::Context;
@@ -19,7 +20,7 @@ use super::stores::Stores;
 use super::tolerant::Decoding;
 use crate::cluster::pod_logs::discovery_log;
 use crate::policy::PlanFlow;
-use crate::snapshot::{Scoped, owned_by};
+use crate::snapshot::{Scoped, owned_by, work_namespace};
 
 const NAMESPACED: Flow = Flow {
     plan: PlanFlow::Template,
@@ -37,7 +38,8 @@ async fn reconcile_namespaced(
     let namespace = template
         .namespace()
         .ok_or_else(|| Error::InvalidObject("a template without a namespace".into()))?;
-    let snapshot = ctx.stores.snapshot_of(&namespace, template.as_ref());
+    let mut snapshot = ctx.stores.snapshot_of(&namespace, template.as_ref());
+    snapshot.discovery_load = ctx.stores.discovery_load();
     let jobs = owned_by(&snapshot.jobs, template.as_ref());
     let log = discovery_result(&ctx, &namespace, template.status.as_ref(), &jobs).await?;
     let observation = snapshot.template_observation(
@@ -46,20 +48,46 @@ async fn reconcile_namespaced(
         log,
     );
     let api = Api::namespaced(ctx.client.clone(), &namespace);
-    pipeline::reconcile(&ctx, &NAMESPACED, &api, template.as_ref(), &observation).await
+    pipeline::reconcile(
+        &ctx,
+        &NAMESPACED,
+        &api,
+        template.as_ref(),
+        &observation,
+        None,
+    )
+    .await
 }
 
 async fn reconcile_cluster(
     template: Arc<AIMClusterServiceTemplate>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    let namespace = ctx.settings.operator_namespace.clone();
-    let snapshot = ctx.stores.snapshot_of(&namespace, template.as_ref());
+    // Its Jobs run where its model's work runs: the namespace the model was created for, or
+    // the operator's.
+    let operator_namespace = &ctx.settings.operator_namespace;
+    let model = ctx
+        .stores
+        .cluster_models
+        .get(&ObjectRef::new(&template.spec.common.model_name));
+    let namespace = work_namespace(model.as_deref(), operator_namespace);
+    let mut snapshot = ctx.stores.snapshot_of(&namespace, template.as_ref());
+    snapshot.discovery_load = ctx.stores.discovery_load();
     let jobs = owned_by(&snapshot.jobs, template.as_ref());
     let log = discovery_result(&ctx, &namespace, template.status.as_ref(), &jobs).await?;
-    let observation = snapshot.template_observation(Scoped::Cluster(&template), &namespace, log);
+    let observation =
+        snapshot.template_observation(Scoped::Cluster(&template), operator_namespace, log);
     let api = Api::all(ctx.client.clone());
-    pipeline::reconcile(&ctx, &CLUSTER, &api, template.as_ref(), &observation).await
+    let acting_for = (namespace != *operator_namespace).then_some(namespace.as_str());
+    pipeline::reconcile(
+        &ctx,
+        &CLUSTER,
+        &api,
+        template.as_ref(),
+        &observation,
+        acting_for,
+    )
+    .await
 }
 
 /// The log of the newest discovery Job, when it succeeded and the template still needs it (a
@@ -90,7 +118,7 @@ async fn finished_discovery_log(
     else {
         return Ok(None);
     };
-    discovery_log(&ctx.client, namespace, &job.name_any())
+    discovery_log(&ctx.client, namespace, job)
         .await
         .map_err(|e| {
             Error::kube(

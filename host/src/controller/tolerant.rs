@@ -9,6 +9,7 @@
 use std::fmt::Debug;
 
 use futures::{Stream, TryStreamExt};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::controller::Controller;
 use kube::runtime::reflector::{self, ObjectRef, Store};
@@ -17,6 +18,7 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 
 use super::malformed::Malformed;
+use super::ownership::OPERATOR_MANAGERS;
 use super::scope::NamespaceScope;
 
 /// What a watch needs to report what it cannot decode.
@@ -175,11 +177,13 @@ fn key_of<K: Resource<DynamicType = ()>>(object: &DynamicObject) -> ObjectRef<K>
     }
 }
 
-/// The object as the apiserver sent it: its fields, `apiVersion`, `kind` and `metadata`, less its
-/// managed fields. Nothing reads those, they are often larger than the rest of the object, and
-/// dropping them here keeps them out of every decode and every cache.
+/// The object as the apiserver sent it: its fields, `apiVersion`, `kind` and `metadata`, with
+/// its managed fields cut to the names of the operator's managers among them and of one other.
+/// Those say whether the operator wrote the object and who else did (controller/ownership.rs);
+/// the field sets are often larger than the rest of the object, and dropping them here keeps them
+/// out of every decode and every cache.
 fn as_json(mut object: DynamicObject) -> serde_json::Value {
-    object.metadata.managed_fields = None;
+    object.metadata.managed_fields = object.metadata.managed_fields.map(writers);
     let mut json = match object.data {
         serde_json::Value::Object(fields) => fields,
         _ => serde_json::Map::new(),
@@ -193,6 +197,26 @@ fn as_json(mut object: DynamicObject) -> serde_json::Value {
         serde_json::to_value(object.metadata).unwrap_or_default(),
     );
     serde_json::Value::Object(json)
+}
+
+/// The distinct managers of `entries` the operator needs: its own, and the first other one.
+fn writers(entries: Vec<ManagedFieldsEntry>) -> Vec<ManagedFieldsEntry> {
+    let mut kept: Vec<ManagedFieldsEntry> = Vec::new();
+    let mut other_kept = false;
+    for manager in entries.into_iter().filter_map(|entry| entry.manager) {
+        if kept.iter().any(|m| m.manager.as_ref() == Some(&manager)) {
+            continue;
+        }
+        let own = OPERATOR_MANAGERS.contains(&manager.as_str());
+        if own || !other_kept {
+            other_kept |= !own;
+            kept.push(ManagedFieldsEntry {
+                manager: Some(manager),
+                ..ManagedFieldsEntry::default()
+            });
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -218,9 +242,21 @@ mod tests {
     }
 
     #[test]
-    fn managed_fields_never_reach_the_decoded_object() {
+    fn only_the_names_of_managed_fields_managers_reach_the_decoded_object() {
         let mut with_fields = object(json!({"model": {"ref": "llama"}}));
-        with_fields.metadata.managed_fields = Some(vec![Default::default()]);
+        let entry = |manager: &str| ManagedFieldsEntry {
+            manager: Some(manager.to_owned()),
+            operation: Some("Apply".to_owned()),
+            fields_v1: Some(Default::default()),
+            ..ManagedFieldsEntry::default()
+        };
+        with_fields.metadata.managed_fields = Some(vec![
+            entry("kubectl"),
+            entry("aim-service-controller"),
+            entry("kubectl"),
+            entry("helm"),
+            entry("aim-service-controller"),
+        ]);
         let event = decode_event::<AIMService>(
             watcher::Event::Apply(with_fields),
             &ApiResource::erase::<AIMService>(&()),
@@ -230,7 +266,17 @@ mod tests {
         let Some(watcher::Event::Apply(service)) = event else {
             panic!("not passed on: {event:?}");
         };
-        assert_eq!(service.metadata.managed_fields, None);
+        let managers = |name: &str| ManagedFieldsEntry {
+            manager: Some(name.to_owned()),
+            ..ManagedFieldsEntry::default()
+        };
+        assert_eq!(
+            service.metadata.managed_fields,
+            Some(vec![
+                managers("kubectl"),
+                managers("aim-service-controller")
+            ])
+        );
     }
 
     #[test]

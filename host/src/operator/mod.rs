@@ -4,6 +4,7 @@
 pub mod api_requests;
 pub mod health;
 pub mod leader;
+pub mod memory_limit;
 pub mod metrics;
 pub mod signal;
 

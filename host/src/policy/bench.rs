@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 use wasmtime::Store;
 
 use super::bindings::{PathRequest, SelectionRequest};
+use super::bounds::CallBounds;
 use super::delegation::Delegation;
 use super::engine::deadline_ticks;
 use super::error::PolicyError;
+use super::limits::PolicyLimits;
 use super::loaded::{LoadedPolicy, PlanFlow, Reply};
 use super::sandbox::CallState;
 
@@ -123,15 +125,18 @@ fn warm_calls(
     delegation: &Delegation,
 ) -> Result<Vec<Duration>, PolicyError> {
     let parts = policy.parts();
+    // Generous: the loop as a whole must not hit the per-call deadline.
+    let limits = PolicyLimits {
+        deadline: policy.limits().deadline.saturating_mul(1000),
+        ..policy.limits()
+    };
+    let bounds = CallBounds::for_call(&limits, parts.budget);
     let mut store = Store::new(
         parts.engine,
-        CallState::new(policy.limits(), delegation.clone()),
+        CallState::new(limits, bounds, delegation.clone()),
     );
     store.limiter(|state| &mut state.budget);
-    // Generous: the loop as a whole must not hit the per-call deadline.
-    store.set_epoch_deadline(
-        deadline_ticks(policy.limits().deadline, parts.tick).saturating_mul(1000),
-    );
+    store.set_epoch_deadline(deadline_ticks(limits.deadline, parts.tick));
     let name = &policy.info().name;
     let trapped = |error: wasmtime::Error| PolicyError::Trapped {
         detail: super::call::describe_trap(&error, name),

@@ -9,12 +9,18 @@
 //!
 //! Entry file: `<sha256(wasm)>-<engine hash>.cwasm` = magic, HMAC-SHA256(key, name ‖ artifact),
 //! artifact. The MAC covers the file name, so an entry cannot be moved to another policy's key.
+//!
+//! The cache holds at most a configured number of bytes: after each store the least recently used
+//! entries (by modification time, which a hit refreshes) are removed until it fits, and an
+//! artifact larger than the whole cap is not stored at all. Every AIMPolicy version ever loaded
+//! would otherwise stay on disk for good, and a full volume evicts the pod.
 
 use std::fs::{self, File, OpenOptions};
 use std::hash::{Hash, Hasher};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest as _, Sha256};
@@ -27,6 +33,10 @@ const MAGIC: &[u8; 8] = b"AIMPOL01";
 const MAC_LEN: usize = 32;
 const SECRET_FILE: &str = "cache.key";
 const SECRET_LEN: usize = 32;
+const ENTRY_SUFFIX: &str = ".cwasm";
+/// Default cap on the cache's size: below the chart's 256 MiB volume, room for about five
+/// JavaScript or Python policies or hundreds of Rust ones.
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 192 << 20;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -36,6 +46,8 @@ pub struct PrecompileCache {
     dir: PathBuf,
     secret: [u8; SECRET_LEN],
     engine_hash: String,
+    /// Bytes of entries kept at most.
+    max_bytes: u64,
 }
 
 /// Where a loaded component came from.
@@ -65,14 +77,16 @@ pub fn default_cache_dir() -> PathBuf {
 }
 
 impl PrecompileCache {
-    /// Opens (creating if needed) the cache in `dir` for `engine`'s compilation settings.
-    pub fn open(dir: &Path, engine: &Engine) -> io::Result<Self> {
+    /// Opens (creating if needed) the cache in `dir` for `engine`'s compilation settings, holding
+    /// at most `max_bytes` of entries.
+    pub fn open(dir: &Path, engine: &Engine, max_bytes: u64) -> io::Result<Self> {
         prepare_private_dir(dir)?;
         let secret = load_or_create_secret(dir)?;
         Ok(PrecompileCache {
             dir: dir.to_path_buf(),
             secret,
             engine_hash: engine_hash(engine),
+            max_bytes,
         })
     }
 
@@ -88,13 +102,16 @@ impl PrecompileCache {
         digest: &Digest,
         wasm: &[u8],
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
-        let name = format!("{}-{}.cwasm", digest.to_hex(), self.engine_hash);
+        let name = format!("{}-{}{ENTRY_SUFFIX}", digest.to_hex(), self.engine_hash);
         let path = self.dir.join(&name);
         let mut outcome = CacheOutcome::Compiled;
         match fs::read(&path) {
             Ok(entry) => match self.verified_artifact(&name, &entry) {
                 Some(artifact) => match deserialize_trusted(engine, artifact) {
-                    Ok(component) => return Ok((component, CacheOutcome::Hit)),
+                    Ok(component) => {
+                        touch(&path);
+                        return Ok((component, CacheOutcome::Hit));
+                    }
                     Err(error) => {
                         tracing::warn!(path = %path.display(), error = %error, "precompiled policy could not be loaded; recompiling");
                         outcome = CacheOutcome::Replaced;
@@ -149,8 +166,67 @@ impl PrecompileCache {
         entry.extend_from_slice(MAGIC);
         entry.extend_from_slice(&tag);
         entry.extend_from_slice(artifact);
-        write_atomically(&self.dir, name, &entry)
+        if u64::try_from(entry.len()).map_or(true, |size| size > self.max_bytes) {
+            tracing::info!(
+                bytes = entry.len(),
+                max_bytes = self.max_bytes,
+                "compiled policy is larger than the whole precompile cache; not stored"
+            );
+            return Ok(());
+        }
+        write_atomically(&self.dir, name, &entry)?;
+        evict_least_recently_used(&self.dir, self.max_bytes, name)
     }
+}
+
+/// Marks an entry as just used, so eviction keeps it longest. Best effort: an entry whose time
+/// cannot be set is only evicted sooner.
+fn touch(path: &Path) {
+    let touched = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_modified(SystemTime::now()));
+    if let Err(error) = touched {
+        tracing::debug!(path = %path.display(), %error, "could not mark a cache entry as used");
+    }
+}
+
+/// Removes the least recently used entries of `dir` (oldest modification time first), never
+/// `keep`, until they take at most `max_bytes`.
+fn evict_least_recently_used(dir: &Path, max_bytes: u64, keep: &str) -> io::Result<()> {
+    let mut entries = Vec::new();
+    let mut total: u64 = 0;
+    for item in fs::read_dir(dir)? {
+        let item = item?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        let metadata = item.metadata()?;
+        if !name.ends_with(ENTRY_SUFFIX) || !metadata.is_file() {
+            continue;
+        }
+        total = total.saturating_add(metadata.len());
+        let used = metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        entries.push((used, name, metadata.len()));
+    }
+    entries.sort();
+    for (_, name, size) in entries {
+        if total <= max_bytes {
+            break;
+        }
+        if name == keep {
+            continue;
+        }
+        match fs::remove_file(dir.join(&name)) {
+            Ok(()) => {
+                total = total.saturating_sub(size);
+                tracing::info!(entry = %name, bytes = size, "evicted a compiled policy from the precompile cache");
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                total = total.saturating_sub(size);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }
 
 /// Loads an artifact this cache compiled and whose MAC it has just verified.
@@ -289,6 +365,43 @@ mod tests {
         let metadata = fs::metadata(dir.path().join("entry")).unwrap();
         assert_eq!(metadata.mode() & 0o777, 0o600);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    fn entry(dir: &Path, name: &str, bytes: usize, age_seconds: u64) {
+        let path = dir.join(name);
+        fs::write(&path, vec![0u8; bytes]).unwrap();
+        let when = SystemTime::now() - std::time::Duration::from_secs(age_seconds);
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn eviction_removes_the_least_recently_used_entries_until_the_cache_fits() {
+        let dir = tempfile::tempdir().unwrap();
+        entry(dir.path(), "old.cwasm", 400, 300);
+        entry(dir.path(), "used.cwasm", 400, 200);
+        entry(dir.path(), "new.cwasm", 400, 0);
+        fs::write(dir.path().join(SECRET_FILE), [0u8; SECRET_LEN]).unwrap();
+        // A hit makes an old entry the most recently used one.
+        touch(&dir.path().join("used.cwasm"));
+        evict_least_recently_used(dir.path(), 800, "new.cwasm").unwrap();
+        assert_eq!(names(dir.path()), ["cache.key", "new.cwasm", "used.cwasm"]);
+        // The entry just stored stays even when it alone is over the cap.
+        evict_least_recently_used(dir.path(), 100, "new.cwasm").unwrap();
+        assert_eq!(names(dir.path()), ["cache.key", "new.cwasm"]);
     }
 
     #[test]

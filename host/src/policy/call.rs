@@ -1,17 +1,23 @@
 //! One policy call: a fresh `Store` with its own limits and WASI sandbox, an instance from the
 //! policy's `InstancePre`, the call itself, then the store is dropped whatever happened (an
 //! instance that trapped must never be entered again). Failures are classified by what the
-//! host observed (budget flag, trap code), never by error text.
+//! host observed (budget refusal, expired wait, trap code), never by error text.
+//!
+//! A call the host makes and every call nested in it (through `defaults` or `custom`) share one
+//! [`CallBounds`].
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{Instance, InstancePre};
 use wasmtime::{Engine, Store, Trap, WasmBacktrace};
 
+use super::bounds::CallBounds;
 use super::delegation::Delegation;
 use super::engine::deadline_ticks;
 use super::error::PolicyError;
 use super::limits::PolicyLimits;
+use super::memory::{MemoryPool, Refusal};
 use super::sandbox::CallState;
 
 /// Longest trap description kept in an error; backtraces of big guests run to kilobytes.
@@ -25,6 +31,8 @@ pub(super) struct CallTarget<'a> {
     pub tick: Duration,
     pub policy_name: &'a str,
     pub delegation: &'a Delegation,
+    /// The process-wide memory budget of policy calls.
+    pub budget: &'a Arc<MemoryPool>,
 }
 
 /// Instantiates the policy in a fresh store and runs `body` against the instance.
@@ -32,26 +40,25 @@ pub(super) fn call<R>(
     target: &CallTarget<'_>,
     body: impl FnOnce(&mut Store<CallState>, &Instance) -> wasmtime::Result<R>,
 ) -> Result<R, PolicyError> {
+    let bounds = match target.delegation.bounds() {
+        Some(caller) => caller.nested(&target.limits),
+        None => CallBounds::for_call(&target.limits, target.budget),
+    };
+    let remaining = bounds.ends_at.saturating_duration_since(Instant::now());
+    let deadline = bounds.deadline;
     let mut store = Store::new(
         target.engine,
-        CallState::new(target.limits, target.delegation.clone()),
+        CallState::new(target.limits, bounds, target.delegation.clone()),
     );
     store.limiter(|state| &mut state.budget);
-    store.set_epoch_deadline(deadline_ticks(target.limits.deadline, target.tick));
+    store.set_epoch_deadline(deadline_ticks(remaining, target.tick));
     let outcome = target
         .pre
         .instantiate(&mut store)
         .and_then(|instance| body(&mut store, &instance));
     let output = GuestOutput::take(store.data());
-    let result = outcome.map_err(|error| {
-        classify(
-            &error,
-            store.data(),
-            &target.limits,
-            &output,
-            target.policy_name,
-        )
-    });
+    let result = outcome
+        .map_err(|error| classify(&error, store.data(), deadline, &output, target.policy_name));
     output.forward(target.policy_name);
     result
 }
@@ -59,22 +66,22 @@ pub(super) fn call<R>(
 fn classify(
     error: &wasmtime::Error,
     state: &CallState,
-    limits: &PolicyLimits,
+    deadline: Duration,
     output: &GuestOutput,
     policy: &str,
 ) -> PolicyError {
     if let Some(nested) = &state.nested_failure {
         return nested.clone();
     }
-    if state.budget.exceeded() {
-        return PolicyError::MemoryExceeded {
-            limit_bytes: limits.memory_bytes,
-        };
+    match state.budget.refusal() {
+        Some(Refusal::Call(limit_bytes)) => return PolicyError::MemoryExceeded { limit_bytes },
+        Some(Refusal::Budget(budget_bytes)) => {
+            return PolicyError::MemoryBudgetExhausted { budget_bytes };
+        }
+        None => {}
     }
-    if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-        return PolicyError::Timeout {
-            deadline: limits.deadline,
-        };
+    if state.waited_too_long || matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+        return PolicyError::Timeout { deadline };
     }
     PolicyError::Trapped {
         detail: trap_detail(error, output, policy),
@@ -91,7 +98,7 @@ fn trap_detail(error: &wasmtime::Error, output: &GuestOutput, policy: &str) -> S
     if !said.is_empty() {
         detail = format!("{detail}; the policy wrote: {said}");
     }
-    truncate(detail)
+    crate::text::truncate_bytes(&detail, MAX_DETAIL_BYTES)
 }
 
 /// The trap in words (`wasm \`unreachable\` instruction executed`), without the wasm backtrace,
@@ -141,17 +148,6 @@ fn last_words(stderr: &str) -> String {
     words
 }
 
-fn truncate(mut text: String) -> String {
-    if text.len() > MAX_DETAIL_BYTES {
-        let mut end = MAX_DETAIL_BYTES;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push_str(" ...");
-    }
-    text
-}
 
 /// What one call wrote to stdout and stderr (text, bytes dropped past the cap).
 struct GuestOutput {

@@ -3,7 +3,9 @@
 //! custom one through the `custom` import (so a policy that only renders paths or selects
 //! templates still shapes the default plans).
 //!
-//! Each nested call runs in a fresh store with the callee's own limits. Loops are impossible by
+//! Each nested call runs in a fresh store with the callee's own limits, and within the bounds of
+//! the call it serves ([`CallBounds`]): it ends by that call's deadline and its memory counts
+//! against that call's limit. Loops are impossible by
 //! construction: the default may only consult a custom interface that is not already on the call
 //! stack, and the stack is capped at [`MAX_DEPTH`] besides. A nested call that fails outright
 //! (timeout, memory, trap) fails the outer call with the same typed error.
@@ -14,6 +16,7 @@ use super::bindings::{
     PathRequest, PlanFlowWit, PolicyInterface, Selection, SelectionRequest, WitPolicyError, custom,
     defaults,
 };
+use super::bounds::CallBounds;
 use super::error::PolicyError;
 use super::loaded::{LoadedPolicy, PlanFlow, Reply};
 use super::sandbox::CallState;
@@ -32,6 +35,8 @@ pub struct Delegation {
     depth: usize,
     /// Where nested calls are recorded, when the caller asked for a trail.
     trail: Option<Trail>,
+    /// The bounds of the call this delegation belongs to, once it runs.
+    bounds: Option<CallBounds>,
 }
 
 impl Delegation {
@@ -53,7 +58,21 @@ impl Delegation {
             in_progress: interface.into_iter().collect(),
             depth: 0,
             trail: None,
+            bounds: None,
         }
+    }
+
+    /// The same delegation inside a running call with `bounds`.
+    pub(super) fn within(self, bounds: CallBounds) -> Self {
+        Delegation {
+            bounds: Some(bounds),
+            ..self
+        }
+    }
+
+    /// The bounds of the running call that nested calls must stay within, if any.
+    pub(super) fn bounds(&self) -> Option<&CallBounds> {
+        self.bounds.as_ref()
     }
 
     /// The same delegation, recording the nested calls it allows in `trail`.
@@ -71,6 +90,7 @@ impl Delegation {
             in_progress,
             depth: self.depth + 1,
             trail: self.trail.clone(),
+            bounds: self.bounds.clone(),
         }
     }
 

@@ -16,6 +16,13 @@ pub enum PolicyError {
     #[error("policy exceeded its memory limit of {limit_bytes} bytes")]
     MemoryExceeded { limit_bytes: usize },
 
+    /// Policy calls running at the same time already use all of the operator's memory budget
+    /// for policies; the call may succeed when retried.
+    #[error(
+        "policy calls running at the same time use all of the operator's {budget_bytes}-byte memory budget for policies"
+    )]
+    MemoryBudgetExhausted { budget_bytes: usize },
+
     /// The policy trapped (panic, `unreachable`, stack overflow, ...).
     #[error("policy trapped: {detail}")]
     Trapped { detail: String },
@@ -51,6 +58,7 @@ impl PolicyError {
         match self {
             PolicyError::Timeout { .. } => "PolicyTimeout",
             PolicyError::MemoryExceeded { .. } => "PolicyMemoryExceeded",
+            PolicyError::MemoryBudgetExhausted { .. } => "PolicyMemoryBudgetExhausted",
             PolicyError::Trapped { .. } => "PolicyTrapped",
             PolicyError::Incompatible { .. } => "PolicyIncompatible",
             PolicyError::InvalidComponent { .. } => "PolicyInvalid",

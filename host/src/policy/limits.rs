@@ -1,12 +1,7 @@
-//! Per-policy resource limits and the per-call limiter that enforces the memory budget.
-//!
-//! wasmtime's `StoreLimits` caps each linear memory separately; a component may create several,
-//! so [`MemoryBudget`] adds them all up and remembers that the cap was hit, which lets a call
-//! report `MemoryExceeded` without reading error text.
+//! Per-policy resource limits and the caps the host puts on what a policy may ask for. The
+//! limiter that enforces memory limits is in [`super::memory`].
 
 use std::time::Duration;
-
-use wasmtime::ResourceLimiter;
 
 /// Default wall-clock budget of one call.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(250);
@@ -53,97 +48,23 @@ impl Default for PolicyLimits {
 impl PolicyLimits {
     /// The same limits with the deadline and memory budget clamped to what the host allows.
     pub fn clamped(self) -> Self {
+        self.clamped_to(MAX_MEMORY_BYTES)
+    }
+
+    /// [`Self::clamped`], with memory also at most `memory_cap` bytes: the process's budget for
+    /// all policy calls, which one call can never exceed.
+    pub fn clamped_to(self, memory_cap: usize) -> Self {
         PolicyLimits {
             deadline: self.deadline.clamp(Duration::from_millis(1), MAX_DEADLINE),
-            memory_bytes: self.memory_bytes.min(MAX_MEMORY_BYTES),
+            memory_bytes: self.memory_bytes.min(MAX_MEMORY_BYTES).min(memory_cap),
             ..self
         }
-    }
-}
-
-/// A `ResourceLimiter` holding one call's memory budget across all of its memories.
-#[derive(Debug)]
-pub struct MemoryBudget {
-    limits: PolicyLimits,
-    used_bytes: usize,
-    exceeded: bool,
-}
-
-impl MemoryBudget {
-    pub fn new(limits: PolicyLimits) -> Self {
-        MemoryBudget {
-            limits,
-            used_bytes: 0,
-            exceeded: false,
-        }
-    }
-
-    /// Whether a memory growth was refused because of the budget.
-    pub fn exceeded(&self) -> bool {
-        self.exceeded
-    }
-}
-
-impl ResourceLimiter for MemoryBudget {
-    // wasmtime also calls this for each memory's initial size, so the sum covers every byte.
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let growth = desired.saturating_sub(current);
-        match self.used_bytes.checked_add(growth) {
-            Some(total) if total <= self.limits.memory_bytes => {
-                self.used_bytes = total;
-                Ok(true)
-            }
-            _ => {
-                self.exceeded = true;
-                Ok(false)
-            }
-        }
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= self.limits.table_elements)
-    }
-
-    fn instances(&self) -> usize {
-        self.limits.instances
-    }
-
-    fn tables(&self) -> usize {
-        self.limits.tables
-    }
-
-    fn memories(&self) -> usize {
-        self.limits.memories
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_budget_sums_every_memory_and_remembers_a_refusal() {
-        let mut budget = MemoryBudget::new(PolicyLimits {
-            memory_bytes: 100,
-            ..PolicyLimits::default()
-        });
-        assert!(budget.memory_growing(0, 60, None).unwrap());
-        assert!(budget.memory_growing(0, 40, None).unwrap());
-        assert!(!budget.exceeded());
-        assert!(!budget.memory_growing(40, 41, None).unwrap());
-        assert!(budget.exceeded());
-        assert_eq!(budget.used_bytes, 100);
-    }
 
     #[test]
     fn deadlines_and_budgets_are_clamped_to_the_host_maximum() {
@@ -155,5 +76,6 @@ mod tests {
         .clamped();
         assert_eq!(limits.deadline, MAX_DEADLINE);
         assert_eq!(limits.memory_bytes, MAX_MEMORY_BYTES);
+        assert_eq!(limits.clamped_to(96 << 20).memory_bytes, 96 << 20);
     }
 }

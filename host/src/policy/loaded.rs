@@ -4,6 +4,7 @@
 //! contract; a call into an interface it lacks answers [`Reply::Unsupported`] and the caller
 //! falls back to the default policy.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::Engine;
@@ -21,6 +22,7 @@ use super::diagnose;
 use super::digest::Digest;
 use super::error::PolicyError;
 use super::limits::PolicyLimits;
+use super::memory::MemoryPool;
 use super::sandbox::CallState;
 
 /// The planner entry points, one per reconciled kind.
@@ -87,6 +89,7 @@ pub(super) struct PolicyParts<'a> {
     pub engine: &'a Engine,
     pub pre: &'a InstancePre<CallState>,
     pub tick: Duration,
+    pub budget: &'a Arc<MemoryPool>,
     pub metadata: &'a metadata::GuestIndices,
     pub paths: Option<&'a paths::GuestIndices>,
     pub selection: Option<&'a selection::GuestIndices>,
@@ -101,6 +104,8 @@ pub struct LoadedPolicy {
     info: PolicyInfo,
     limits: PolicyLimits,
     tick: Duration,
+    /// The process-wide memory budget its calls draw from.
+    budget: Arc<MemoryPool>,
     report: LoadReport,
     metadata: metadata::GuestIndices,
     paths: Option<paths::GuestIndices>,
@@ -127,6 +132,7 @@ impl LoadedPolicy {
         digest: Digest,
         limits: PolicyLimits,
         tick: Duration,
+        budget: Arc<MemoryPool>,
         report: LoadReport,
     ) -> Result<Self, PolicyError> {
         let component = pre.component();
@@ -166,6 +172,7 @@ impl LoadedPolicy {
             },
             limits,
             tick,
+            budget,
             report,
             metadata,
             paths,
@@ -223,6 +230,7 @@ impl LoadedPolicy {
             limits: self.limits,
             tick: self.tick,
             policy_name: &self.info.name,
+            budget: &self.budget,
         }
     }
 
@@ -232,6 +240,7 @@ impl LoadedPolicy {
             engine: &self.engine,
             pre: &self.pre,
             tick: self.tick,
+            budget: &self.budget,
             metadata: &self.metadata,
             paths: self.paths.as_ref(),
             selection: self.selection.as_ref(),

@@ -3,7 +3,8 @@
 //! * [`PolicyRuntime`]: one wasmtime engine per process (pooling allocator with an on-demand
 //!   fallback, epoch deadlines), the deny-all WASI linker and the precompile cache.
 //! * [`LoadedPolicy`]: a checked policy; each call gets a fresh store with its own deadline and
-//!   memory budget, and failures come back as typed [`PolicyError`]s.
+//!   memory limit, within one memory budget for all calls of the process; every wait it makes
+//!   through WASI ends at its deadline; failures come back as typed [`PolicyError`]s.
 //! * [`PolicySet`] / [`PolicyRegistry`]: the custom policy in front of the embedded default,
 //!   swapped atomically on reload; every plan passes [`checks`] before the host applies it.
 //! * [`PolicyEngine`]: the default policy as wasm (always, in production) or compiled natively,
@@ -14,6 +15,7 @@
 
 pub mod bench;
 mod bindings;
+mod bounds;
 mod cache;
 mod call;
 pub mod checks;
@@ -25,6 +27,7 @@ mod engine;
 mod error;
 mod limits;
 mod loaded;
+mod memory;
 mod native;
 mod output;
 mod registry;
@@ -32,13 +35,14 @@ mod runtime;
 mod sandbox;
 mod set;
 mod trail;
+mod waits;
 
 pub use bindings::{
     Candidate, Overrides, PathRequest, PolicyInfo, PolicyInterface, Selection, SelectionReason,
     SelectionRequest, TemplateScope,
 };
-pub use cache::{CacheOutcome, default_cache_dir};
-pub use checks::{OutputRules, PlanSubject};
+pub use cache::{CacheOutcome, DEFAULT_CACHE_MAX_BYTES, default_cache_dir};
+pub use checks::{AccountPattern, OutputRules, PlanSubject, PodRules};
 pub use delegation::Delegation;
 pub use digest::{Digest, DigestParseError};
 pub use embedded::{DEFAULT_POLICY_WASM, load_default_policy};
@@ -50,6 +54,8 @@ pub use limits::{
 pub use loaded::{LoadReport, LoadedPolicy, PlanFlow, Reply, interface_name};
 pub use native::PolicyEngine;
 pub use registry::{PolicyRegistry, PolicySource, ReloadFailure};
-pub use runtime::{CacheLocation, PolicyRuntime, RuntimeConfig, RuntimeError};
+pub use runtime::{
+    CacheLocation, DEFAULT_MEMORY_BUDGET, PolicyRuntime, RuntimeConfig, RuntimeError,
+};
 pub use set::PolicySet;
 pub use trail::{CallOutcome, PolicyCall, Trail};

@@ -11,9 +11,12 @@
 //! binary, and every object gets it, whatever AIMPolicy its runtime config names: a mode for
 //! measuring the sandbox's cost, never for production.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::core::{Selector, SelectorExt};
 
 use super::checks::OutputRules;
 use super::digest::Digest;
@@ -48,6 +51,8 @@ pub struct PolicyRegistry {
     active: RwLock<Arc<PolicySet>>,
     last_failure: Mutex<Option<ReloadFailure>>,
     named: RwLock<HashMap<String, Arc<PolicySet>>>,
+    /// Which namespaces may select each AIMPolicy (its `namespaceSelector`), by name.
+    selectors: RwLock<HashMap<String, Option<LabelSelector>>>,
     engine: PolicyEngine,
 }
 
@@ -81,6 +86,7 @@ impl PolicyRegistry {
             active: RwLock::new(active),
             last_failure: Mutex::new(None),
             named: RwLock::new(HashMap::new()),
+            selectors: RwLock::new(HashMap::new()),
             engine: PolicyEngine::Wasm,
         }
     }
@@ -181,6 +187,19 @@ impl PolicyRegistry {
         }
     }
 
+    /// `limits` as a policy loaded here gets them: within the host's caps and memory budget.
+    pub fn clamp(&self, limits: PolicyLimits) -> PolicyLimits {
+        self.runtime.clamp(limits)
+    }
+
+    /// Whether an AIMPolicy named `name` is installed now.
+    pub fn is_installed(&self, name: &str) -> bool {
+        self.named
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(name)
+    }
+
     /// Compiles and checks `source` without activating it (so its fixtures can run first).
     pub fn load(&self, source: &PolicySource) -> Result<Arc<LoadedPolicy>, PolicyError> {
         self.runtime
@@ -208,6 +227,33 @@ impl PolicyRegistry {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(name);
+        self.selectors
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+    }
+
+    /// Records which namespaces may select the AIMPolicy `name` (its spec's `namespaceSelector`).
+    pub fn set_namespace_selector(&self, name: &str, selector: Option<LabelSelector>) {
+        self.selectors
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned(), selector);
+    }
+
+    /// Whether a namespace labelled `labels` may select the AIMPolicy `name`: when its
+    /// `namespaceSelector` matches them (`{}` matches every namespace). Without a selector, or
+    /// with one that does not parse, no namespace may (the operator's own namespace, whose
+    /// runtime configs only admins write, is the caller's to allow).
+    pub fn admits(&self, name: &str, labels: &BTreeMap<String, String>) -> bool {
+        let selectors = self
+            .selectors
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(Some(selector)) = selectors.get(name) else {
+            return false;
+        };
+        Selector::try_from(selector.clone()).is_ok_and(|selector| selector.matches(labels))
     }
 
     /// Deactivates any custom policy.

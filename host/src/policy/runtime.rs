@@ -9,14 +9,20 @@ use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::bindings::Operator;
-use super::cache::{CacheOutcome, PrecompileCache, default_cache_dir};
+use super::cache::{CacheOutcome, DEFAULT_CACHE_MAX_BYTES, PrecompileCache, default_cache_dir};
 use super::diagnose;
 use super::digest::Digest;
 use super::engine::{Allocator, DEFAULT_TICK, build_engine, start_epoch_ticker};
 use super::error::PolicyError;
-use super::limits::PolicyLimits;
+use super::limits::{MAX_MEMORY_BYTES, PolicyLimits};
 use super::loaded::{LoadReport, LoadedPolicy};
+use super::memory::MemoryPool;
 use super::sandbox::CallState;
+use super::waits;
+
+/// The memory all policy calls together may use when nothing else says: as much as one call may
+/// be given, the most any policy can ask for.
+pub const DEFAULT_MEMORY_BUDGET: usize = MAX_MEMORY_BYTES;
 
 /// Where compiled policies are cached.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -37,6 +43,11 @@ pub struct RuntimeConfig {
     pub prefer_pooling: bool,
     /// Epoch tick, the resolution of call deadlines.
     pub tick: Duration,
+    /// Bytes of linear memory all policy calls running at the same time may use together (the
+    /// operator sizes it to its container); no one call is given more.
+    pub memory_budget: usize,
+    /// Bytes the precompile cache keeps at most.
+    pub cache_max_bytes: u64,
 }
 
 impl Default for RuntimeConfig {
@@ -45,6 +56,8 @@ impl Default for RuntimeConfig {
             cache: CacheLocation::Default,
             prefer_pooling: true,
             tick: DEFAULT_TICK,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
         }
     }
 }
@@ -67,6 +80,7 @@ pub struct PolicyRuntime {
     cache: Option<PrecompileCache>,
     allocator: Allocator,
     tick: Duration,
+    memory_budget: Arc<MemoryPool>,
 }
 
 impl std::fmt::Debug for PolicyRuntime {
@@ -74,6 +88,7 @@ impl std::fmt::Debug for PolicyRuntime {
         f.debug_struct("PolicyRuntime")
             .field("allocator", &self.allocator)
             .field("cache", &self.cache)
+            .field("memory_budget", &self.memory_budget.capacity())
             .finish_non_exhaustive()
     }
 }
@@ -85,13 +100,16 @@ impl PolicyRuntime {
         start_epoch_ticker(&engine, config.tick)?;
         let mut linker = Linker::<CallState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .and_then(|()| waits::shadow_poll(&mut linker, CallState::waits))
             .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
         Operator::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |state| state)
             .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
         let cache = match config.cache {
             CacheLocation::Disabled => None,
-            CacheLocation::Default => open_cache(default_cache_dir(), &engine),
-            CacheLocation::Dir(dir) => open_cache(dir, &engine),
+            CacheLocation::Default => {
+                open_cache(default_cache_dir(), &engine, config.cache_max_bytes)
+            }
+            CacheLocation::Dir(dir) => open_cache(dir, &engine, config.cache_max_bytes),
         };
         Ok(Arc::new(PolicyRuntime {
             engine,
@@ -99,6 +117,7 @@ impl PolicyRuntime {
             cache,
             allocator,
             tick: config.tick,
+            memory_budget: MemoryPool::new(config.memory_budget),
         }))
     }
 
@@ -112,6 +131,22 @@ impl PolicyRuntime {
 
     pub fn tick(&self) -> Duration {
         self.tick
+    }
+
+    /// Bytes all policy calls running at the same time may use together.
+    pub fn memory_budget(&self) -> usize {
+        self.memory_budget.capacity()
+    }
+
+    /// Bytes policy calls are using now.
+    pub fn memory_in_use(&self) -> usize {
+        self.memory_budget.in_use()
+    }
+
+    /// `limits` as a policy loaded by this runtime gets them: within the host's caps and the
+    /// memory budget.
+    pub fn clamp(&self, limits: PolicyLimits) -> PolicyLimits {
+        limits.clamped_to(self.memory_budget.capacity())
     }
 
     pub fn cache_dir(&self) -> Option<&std::path::Path> {
@@ -156,15 +191,16 @@ impl PolicyRuntime {
             self.engine.clone(),
             pre,
             digest,
-            limits.clamped(),
+            self.clamp(limits),
             self.tick,
+            self.memory_budget.clone(),
             report,
         )
     }
 }
 
-fn open_cache(dir: PathBuf, engine: &Engine) -> Option<PrecompileCache> {
-    match PrecompileCache::open(&dir, engine) {
+fn open_cache(dir: PathBuf, engine: &Engine, max_bytes: u64) -> Option<PrecompileCache> {
+    match PrecompileCache::open(&dir, engine, max_bytes) {
         Ok(cache) => Some(cache),
         Err(error) => {
             tracing::warn!(dir = %dir.display(), error = %error, "policy precompile cache unavailable; compiling in memory");

@@ -3,17 +3,21 @@
 //! Guests are linked against WASI p2 because every `wasm32-wasip2` component imports it, but
 //! nothing is granted: no preopened directories, environment, arguments or stdin; TCP, UDP and
 //! name lookup off; a wall clock frozen at the Unix epoch so a policy cannot depend on the date.
-//! The monotonic clock is real (harmless, and guests use it for timing).
+//! The monotonic clock is real (harmless, and guests use it for timing); every wait on it ends at
+//! the call's deadline ([`super::waits`]).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
+use super::bounds::CallBounds;
 use super::delegation::Delegation;
 use super::error::PolicyError;
-use super::limits::{MemoryBudget, PolicyLimits};
+use super::limits::PolicyLimits;
+use super::memory::MemoryBudget;
 use super::output::CappedOutput;
+use super::waits::BoundedWaits;
 
 /// A wall clock that always reads 1970-01-01T00:00:00Z.
 struct FrozenWallClock;
@@ -39,10 +43,16 @@ pub struct CallState {
     pub(super) delegation: Delegation,
     /// Set when a nested policy call failed outright; the outer call fails with it.
     pub(super) nested_failure: Option<PolicyError>,
+    /// When the call (with the calls nested in it) must be over.
+    ends_at: Instant,
+    /// Set when a WASI wait was cut short at `ends_at`.
+    pub(super) waited_too_long: bool,
 }
 
 impl CallState {
-    pub fn new(limits: PolicyLimits, delegation: Delegation) -> Self {
+    /// The state of one store running a policy with `limits` within `bounds`; `delegation` says
+    /// which other policies it may call (they get the same bounds).
+    pub fn new(limits: PolicyLimits, bounds: CallBounds, delegation: Delegation) -> Self {
         let stdout = CappedOutput::new(limits.output_bytes);
         let stderr = CappedOutput::new(limits.output_bytes);
         let wasi = WasiCtx::builder()
@@ -57,11 +67,22 @@ impl CallState {
         CallState {
             wasi,
             table: ResourceTable::new(),
-            budget: MemoryBudget::new(limits),
+            budget: MemoryBudget::new(limits, bounds.memory.clone()),
             stdout,
             stderr,
-            delegation,
+            ends_at: bounds.ends_at,
+            delegation: delegation.within(bounds),
             nested_failure: None,
+            waited_too_long: false,
+        }
+    }
+
+    /// What the bounded `wasi:io/poll` works with.
+    pub(super) fn waits(&mut self) -> BoundedWaits<'_> {
+        BoundedWaits {
+            table: &mut self.table,
+            ends_at: self.ends_at,
+            expired: &mut self.waited_too_long,
         }
     }
 }

@@ -105,6 +105,7 @@ pub fn plan_service(
         })?;
     let subject = PlanSubject {
         namespace: service.namespace(),
+        work_namespace: None,
     };
     let checked = policies.plan(PlanFlow::Service, &document, &subject)?;
     serde_json::from_value(checked).map_err(|error| PolicyError::OutputInvalid {

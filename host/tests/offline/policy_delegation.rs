@@ -76,5 +76,10 @@ fn without_a_custom_policy_the_default_decides_alone() {
     let alone = PolicySet::new(None, default_policy(), Arc::new(rules()));
     let objects = planned(&alone, "search/ranker");
     assert_eq!(route_path(&objects), "/search/ranker");
-    assert!(route(&objects)["metadata"].get("annotations").is_none());
+    // Only the operator's own annotation: none of the team policy's.
+    let annotations = route(&objects)["metadata"]["annotations"]
+        .as_object()
+        .unwrap();
+    let keys: Vec<&str> = annotations.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["aim.silogen.ai/spec-hash"]);
 }

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    default_policy, hostile_policy_wasm, observation, path_request, rules, runtime, subject,
+    default_policy, hostile_policy_wasm, observation, path_request, rules, runtime,
+    sleepy_info_policy_wasm, subject,
 };
 use aim_engine::policy::{
-    LoadedPolicy, PlanFlow, PolicyError, PolicyInterface, PolicyLimits, PolicySet,
+    CacheLocation, Delegation, LoadedPolicy, PlanFlow, PolicyError, PolicyInterface, PolicyLimits,
+    PolicyRuntime, PolicySet, RuntimeConfig,
 };
 use serde_json::Value;
 
@@ -168,10 +170,14 @@ fn a_policy_cannot_open_connections_or_look_up_names() {
     }
 }
 
+/// What is kept of a policy's output is capped (`CappedOutput`'s own test); here, that a
+/// megabyte of it changes nothing about the answer.
 #[test]
-fn printing_a_megabyte_neither_fails_the_call_nor_grows_without_bound() {
+fn printing_a_megabyte_does_not_change_the_policys_answer() {
     let set = hostile_set(PolicyLimits::default());
-    assert!(plan(&set, "chatty").is_ok());
+    let chatty = plan(&set, "chatty").unwrap();
+    assert_eq!(chatty, plan(&set, "well-behaved").unwrap());
+    assert_eq!(chatty["apiVersion"], "aim.silogen.ai/plan/v1");
 }
 
 #[test]
@@ -207,4 +213,160 @@ fn many_failures_in_a_row_leave_the_runtime_able_to_instantiate() {
         assert!(plan(&set, name).is_err());
     }
     assert_still_healthy(&set);
+}
+
+/// Runs `call` on a thread of its own and fails the test unless it returns within `limit`: a call
+/// stuck in the host must fail the test, not hang it.
+fn within<T: Send + 'static>(limit: Duration, call: impl FnOnce() -> T + Send + 'static) -> T {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(call());
+    });
+    receiver
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("the call was still running after {limit:?}"))
+}
+
+/// A call that can only end at its deadline: it must end there, typed as a timeout.
+fn assert_stopped_at_the_deadline(behaviour: &'static str) {
+    let deadline = Duration::from_millis(100);
+    let set = hostile_set(PolicyLimits {
+        deadline,
+        ..PolicyLimits::default()
+    });
+    let started = Instant::now();
+    let outcome = within(Duration::from_secs(20), {
+        let set = set.clone();
+        move || plan(&set, behaviour)
+    });
+    let elapsed = started.elapsed();
+    assert_eq!(outcome.unwrap_err(), PolicyError::Timeout { deadline });
+    assert!(
+        elapsed >= deadline - runtime().tick(),
+        "ended early after {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "ran {elapsed:?} with a 100 ms deadline"
+    );
+    assert_still_healthy(&set);
+}
+
+#[test]
+fn a_policy_that_sleeps_is_stopped_at_its_deadline() {
+    assert_stopped_at_the_deadline("sleep");
+}
+
+#[test]
+fn a_wait_on_a_pollable_ready_in_centuries_is_cut_at_the_deadline() {
+    assert_stopped_at_the_deadline("wait-forever");
+}
+
+#[test]
+fn loading_a_policy_whose_info_sleeps_fails_at_its_deadline() {
+    let deadline = Duration::from_millis(100);
+    // Built (once, by cargo) before the clock starts.
+    let wasm = sleepy_info_policy_wasm();
+    let started = Instant::now();
+    let loaded = within(Duration::from_secs(60), move || {
+        runtime()
+            .load(
+                wasm,
+                None,
+                PolicyLimits {
+                    deadline,
+                    ..PolicyLimits::default()
+                },
+            )
+            .map(drop)
+    });
+    assert_eq!(loaded.unwrap_err(), PolicyError::Timeout { deadline });
+    // Compiling is part of loading; the sleep is not.
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+/// A runtime whose calls share `budget` bytes.
+fn runtime_with_budget(budget: usize) -> std::sync::Arc<PolicyRuntime> {
+    PolicyRuntime::new(RuntimeConfig {
+        cache: CacheLocation::Disabled,
+        memory_budget: budget,
+        ..RuntimeConfig::default()
+    })
+    .unwrap()
+}
+
+fn plan_alone(policy: &LoadedPolicy, behaviour: &str) -> Result<(), PolicyError> {
+    policy
+        .plan_raw(
+            PlanFlow::Service,
+            &observation(behaviour),
+            &Delegation::none(),
+        )
+        .map(drop)
+}
+
+#[test]
+fn a_policy_asking_for_more_memory_than_the_budget_gets_the_budget() {
+    let budget = 32 << 20;
+    let runtime = runtime_with_budget(budget);
+    let policy = runtime
+        .load(
+            hostile_policy_wasm(),
+            None,
+            PolicyLimits {
+                memory_bytes: 1 << 30,
+                ..PolicyLimits::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(policy.limits().memory_bytes, budget);
+    assert_eq!(
+        plan_alone(&policy, "bomb").unwrap_err(),
+        PolicyError::MemoryExceeded {
+            limit_bytes: budget
+        }
+    );
+    assert_eq!(runtime.memory_in_use(), 0);
+}
+
+#[test]
+fn calls_running_at_once_share_one_memory_budget() {
+    let budget = 48 << 20;
+    let runtime = runtime_with_budget(budget);
+    let limits = PolicyLimits {
+        deadline: Duration::from_secs(1),
+        memory_bytes: 40 << 20,
+        ..PolicyLimits::default()
+    };
+    let policy = Arc::new(runtime.load(hostile_policy_wasm(), None, limits).unwrap());
+    // The first call holds 24 MiB until its deadline.
+    let first = {
+        let policy = policy.clone();
+        std::thread::spawn(move || plan_alone(&policy, "hog"))
+    };
+    let started = Instant::now();
+    while runtime.memory_in_use() < 24 << 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the hog never grew"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Alone, a second one would fit its own limit; next to the first, not the budget.
+    assert_eq!(
+        plan_alone(&policy, "hog").unwrap_err(),
+        PolicyError::MemoryBudgetExhausted {
+            budget_bytes: budget
+        }
+    );
+    assert!(matches!(
+        first.join().unwrap(),
+        Err(PolicyError::Timeout { .. })
+    ));
+    // Everything is given back, and the next call has the whole budget again.
+    assert_eq!(runtime.memory_in_use(), 0);
+    assert!(matches!(
+        plan_alone(&policy, "hog"),
+        Err(PolicyError::Timeout { .. })
+    ));
 }

@@ -78,6 +78,128 @@ fn every_example_service_reaches_the_expected_state() {
     assert_eq!(got, expected);
 }
 
+/// The plans of every example service, by `namespace/name`.
+fn plans() -> std::collections::BTreeMap<String, aim_api::policy::plan::Plan> {
+    let snapshot = input::load(&[repo("examples")]).unwrap();
+    render(&snapshot, &policies())
+        .into_iter()
+        .map(|entry| (entry.service, entry.plan.unwrap()))
+        .collect()
+}
+
+/// The planned object of `kind` named `name`.
+fn object<'a>(
+    plan: &'a aim_api::policy::plan::Plan,
+    kind: &str,
+    name: &str,
+) -> &'a serde_json::Value {
+    plan.apply
+        .iter()
+        .map(|o| &o.object)
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} planned"))
+}
+
+/// What each example is there to show (examples/README.md), as literal values worked out from its
+/// input, independently of the golden file the code writes.
+#[test]
+fn each_example_plans_what_it_is_there_to_show() {
+    let plans = plans();
+    let status = |service: &str| plans[service].status.clone().unwrap();
+
+    // 01: an empty cluster: the model is created from the image, and the service waits for it.
+    let quick_start = &plans["ml-team/llama-chat"];
+    let model = object(
+        quick_start,
+        "AIMClusterModel",
+        "aim-meta-llama-llama-3-1-8b-instruct-0-7-0-e2103ebd",
+    );
+    assert_eq!(
+        model["spec"]["image"],
+        "ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0"
+    );
+    assert_eq!(status("ml-team/llama-chat")["status"], "Pending");
+
+    // 02: the latency template on MI300X; 16Gi of model plus 10% in a temporary volume; the
+    // guide's "Resource Limits" with the template's one GPU.
+    let discovered = &plans["discovered/llama-chat"];
+    let isvc = object(discovered, "InferenceService", "llama-chat");
+    let model = &isvc["spec"]["predictor"]["model"];
+    assert_eq!(
+        model["runtime"],
+        "aim-meta-llama-llama-3-1-8b-instruct-0-7-1x-mi300x-lat-fp8-8d3e"
+    );
+    assert_eq!(
+        model["resources"],
+        serde_json::json!({
+            "requests": {"amd.com/gpu": "1", "cpu": "4", "memory": "32Gi"},
+            "limits": {"amd.com/gpu": "1", "cpu": "8", "memory": "64Gi"}
+        })
+    );
+    assert_eq!(isvc["spec"]["predictor"]["maxReplicas"], 2);
+    let volume = object(discovered, "PersistentVolumeClaim", "llama-chat-temp-cache");
+    assert_eq!(volume["spec"]["resources"]["requests"]["storage"], "18Gi");
+
+    // 03: the runtime config's gateway and path template; the service's own path, label lowered.
+    let routing = &plans["routing/llama-chat"];
+    let route = object(routing, "HTTPRoute", "llama-chat-route");
+    assert_eq!(
+        route["spec"]["rules"][0]["matches"][0]["path"]["value"],
+        "/ml/routing/llama-chat"
+    );
+    assert_eq!(route["spec"]["parentRefs"][0]["name"], "kserve-gateway");
+    assert_eq!(
+        status("routing/llama-batch")["routing"]["path"],
+        "/routing/research/batch"
+    );
+    let batch = object(
+        &plans["routing/llama-batch"],
+        "HTTPRoute",
+        "llama-batch-route",
+    );
+    assert_eq!(batch["spec"]["rules"][0]["timeouts"]["request"], "5m");
+
+    // 04: the overrides make a derived template from the named one, unowned and shared.
+    let complete = &plans["complete/llama-chat"];
+    let derived = object(
+        complete,
+        "AIMServiceTemplate",
+        "llama-3-8b-latency-ovr-fc673f2e",
+    );
+    assert_eq!(
+        (
+            &derived["spec"]["metric"],
+            &derived["spec"]["precision"],
+            &derived["spec"]["gpuSelector"]["count"]
+        ),
+        (
+            &serde_json::json!("throughput"),
+            &serde_json::json!("fp16"),
+            &serde_json::json!(2)
+        )
+    );
+    assert_eq!(
+        derived["metadata"]["labels"]["aim.silogen.ai/derived-template"],
+        "true"
+    );
+
+    // 05: the Available cache's model cache mounted at the model source's name.
+    let caching = object(
+        &plans["caching/llama-chat"],
+        "InferenceService",
+        "llama-chat",
+    );
+    let predictor = &caching["spec"]["predictor"];
+    assert_eq!(
+        predictor["model"]["volumeMounts"][0]["mountPath"],
+        "/workspace/model-cache/amd/Llama-3.1-8B-Instruct-FP8-KV"
+    );
+    assert_eq!(
+        predictor["volumes"][0]["persistentVolumeClaim"]["claimName"],
+        "amd-llama-3-1-8b-instruct-fp8-kv-cache"
+    );
+}
+
 #[test]
 fn json_output_is_one_document_listing_every_service() {
     let snapshot = input::load(&[repo("examples/02-discovered.yaml")]).unwrap();

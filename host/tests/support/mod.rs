@@ -43,6 +43,18 @@ pub fn hostile_policy_wasm() -> &'static [u8] {
     WASM.get_or_init(|| build_test_component("aim-policy-hostile", "aim_policy_hostile.wasm"))
 }
 
+/// The misbehaving policy built so that its `metadata.info` sleeps for an hour: loading it stalls.
+pub fn sleepy_info_policy_wasm() -> &'static [u8] {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| {
+        build_component(
+            "aim-policy-hostile",
+            "aim_policy_hostile.wasm",
+            Some("sleep-in-info"),
+        )
+    })
+}
+
 /// The example policy of `policies/rust-team-routes` (paths and a planner wrapping the default).
 pub fn team_routes_policy_wasm() -> &'static [u8] {
     static WASM: OnceLock<Vec<u8>> = OnceLock::new();
@@ -54,6 +66,12 @@ pub fn team_routes_policy_wasm() -> &'static [u8] {
 /// Builds a workspace guest crate for `wasm32-wasip2` with the same settings as the default
 /// policy (host/build.rs), so both share one set of artifacts in `<target>/wasm`.
 fn build_test_component(package: &str, artifact: &str) -> Vec<u8> {
+    build_component(package, artifact, None)
+}
+
+/// [`build_test_component`] with a cargo feature on, into a target dir of its own
+/// (`<target>/wasm-<feature>`) so the two builds never overwrite each other's artifact.
+fn build_component(package: &str, artifact: &str, feature: Option<&str>) -> Vec<u8> {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()
@@ -61,7 +79,7 @@ fn build_test_component(package: &str, artifact: &str) -> Vec<u8> {
     let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .unwrap()
-        .join("wasm");
+        .join(feature.map_or_else(|| "wasm".to_owned(), |f| format!("wasm-{f}")));
     let cargo = option_env!("CARGO").unwrap_or("cargo");
     let mut command = Command::new(cargo);
     command
@@ -75,6 +93,9 @@ fn build_test_component(package: &str, artifact: &str) -> Vec<u8> {
             "wasm32-wasip2",
         ])
         .env("CARGO_TARGET_DIR", &target_dir);
+    if let Some(feature) = feature {
+        command.args(["--features", feature]);
+    }
     for setting in [
         "profile.release.opt-level=\"s\"",
         "profile.release.lto=true",
@@ -159,9 +180,7 @@ pub fn path_request() -> PathRequest {
 }
 
 pub fn subject() -> PlanSubject {
-    PlanSubject {
-        namespace: Some("ml".to_string()),
-    }
+    PlanSubject::namespaced("ml")
 }
 
 pub fn rules() -> OutputRules {

@@ -5,8 +5,13 @@ use std::ops::Deref;
 use std::path::Path;
 use std::time::Duration;
 
+use aim_api::v1alpha1::AIMPolicy;
 use aim_tests::operator::{Launch, OperatorProcess};
-use aim_tests::{TestEnv, TestNamespace};
+use aim_tests::status::state;
+use aim_tests::{TestEnv, TestNamespace, fixtures, wait_for, wait_for_deletion};
+use kube::Api;
+use kube::api::DeleteParams;
+use serde_json::Value;
 
 pub const STARTUP: Duration = Duration::from_secs(60);
 pub const EXIT: Duration = Duration::from_secs(10);
@@ -57,6 +62,36 @@ impl Operator {
         operator
     }
 
+    /// Ships `wasm` as the AIMPolicy `name` (from a ConfigMap in the operator's namespace, with
+    /// `more_spec` added to its spec) and waits until this operator has activated it.
+    pub async fn ship_active_policy(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        more_spec: Value,
+    ) -> Api<AIMPolicy> {
+        let policies =
+            fixtures::ship_policy(&self.ns.client(), self.ns.name(), name, wasm, more_spec)
+                .await
+                .expect("shipping the policy");
+        wait_for(&policies, name, STARTUP, |p| state(p) == "Active")
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", self.log()));
+        policies
+    }
+
+    /// Deletes the AIMPolicy `name` and waits until it is gone (this operator removes its
+    /// finalizer, so it must be running).
+    pub async fn delete_policy(&self, policies: &Api<AIMPolicy>, name: &str) {
+        policies
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("deleting the policy");
+        wait_for_deletion(policies, name, STARTUP)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}; log:\n{}", self.log()));
+    }
+
     /// Fails the test, with the log, unless `/readyz` answers 200 within `STARTUP`.
     pub async fn assert_ready(&self) {
         let ready = self.wait_for("/readyz", |status, _| status == 200).await;
@@ -84,6 +119,12 @@ impl Operator {
             .terminate(EXIT)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"))
+    }
+
+    /// Sends SIGTERM and fails the test, with the log, unless it exits 0 within `EXIT`.
+    pub async fn assert_exits_cleanly(&mut self) {
+        let code = self.terminate().await;
+        assert_eq!(code, Some(0), "log:\n{}", self.log());
     }
 
     /// The exit code if it exits within `within`.

@@ -17,12 +17,19 @@
 //! kubelet.run_job_pod(ns, &node, "discovery", "[]").await?; // its pod logs "[]"
 //! # Ok(()) }
 //! ```
+//!
+//! Where a real scheduler binds the pods (the real-components suite), the kubelet plays only its own
+//! part instead: [`FakeKubelet::run_bound_pods`] runs what is bound to its nodes (see `lifecycle`).
 
+mod lifecycle;
+mod network;
 mod pods;
+mod stub;
+pub use network::PodNetwork;
 pub use pods::JOB_NAME_LABEL;
 mod server;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
@@ -39,6 +46,10 @@ pub struct FakeKubelet {
     port: u16,
     logs: Logs,
     server: JoinHandle<()>,
+    /// The nodes this kubelet registered.
+    nodes: Arc<Mutex<HashSet<String>>>,
+    outputs: lifecycle::JobOutputs,
+    lifecycle: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for FakeKubelet {
@@ -55,7 +66,14 @@ impl FakeKubelet {
         let pki = env.pki()?;
         let logs = Logs::default();
         let (port, server) = server::serve(&pki, logs.clone()).await?;
-        Ok(Self { port, logs, server })
+        Ok(Self {
+            port,
+            logs,
+            server,
+            nodes: Arc::default(),
+            outputs: Arc::default(),
+            lifecycle: Mutex::default(),
+        })
     }
 
     /// The port to put into a Node's `status.daemonEndpoints.kubeletEndpoint.Port`.
@@ -65,19 +83,27 @@ impl FakeKubelet {
 
     /// Makes `text` the log of `container` in pod `namespace/pod` (replacing any earlier text).
     pub fn set_log(&self, namespace: &str, pod: &str, container: &str, text: &str) {
-        let key = (namespace.to_owned(), pod.to_owned(), container.to_owned());
-        lock(&self.logs).insert(key, text.to_owned());
+        set_log(&self.logs, namespace, pod, container, text);
     }
 }
 
 impl Drop for FakeKubelet {
     fn drop(&mut self) {
         self.server.abort();
+        if let Some(task) = lock(&self.lifecycle).take() {
+            task.abort();
+        }
     }
 }
 
-/// A poisoned lock only means another test thread panicked mid-insert; the map is still usable.
-fn lock(logs: &Logs) -> std::sync::MutexGuard<'_, HashMap<(String, String, String), String>> {
-    logs.lock()
+fn set_log(logs: &Logs, namespace: &str, pod: &str, container: &str, text: &str) {
+    let key = (namespace.to_owned(), pod.to_owned(), container.to_owned());
+    lock(logs).insert(key, text.to_owned());
+}
+
+/// A poisoned lock only means another test thread panicked mid-insert; the data is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

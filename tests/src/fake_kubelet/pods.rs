@@ -40,7 +40,14 @@ impl FakeKubelet {
         gpus: u32,
     ) -> Result<Node> {
         let node = fixtures::create_node(ns, name, labels, gpus).await?;
+        self.point_at_this_kubelet(ns.client(), node).await
+    }
+
+    /// Makes `node` this kubelet's: its `InternalIP` 127.0.0.1 and its kubelet port this one's, and
+    /// the pods bound to it this kubelet's to run (see [`Self::run_bound_pods`]).
+    pub async fn point_at_this_kubelet(&self, client: kube::Client, node: Node) -> Result<Node> {
         let name = node.name_any();
+        super::lock(&self.nodes).insert(name.clone());
         let status = json!({ "status": {
             "addresses": [
                 { "type": "InternalIP", "address": "127.0.0.1" },
@@ -48,7 +55,7 @@ impl FakeKubelet {
             ],
             "daemonEndpoints": { "kubeletEndpoint": { "Port": self.port } },
         }});
-        Api::<Node>::all(ns.client())
+        Api::<Node>::all(client)
             .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
             .await
             .with_context(|| format!("pointing node {name} at the fake kubelet"))
@@ -188,7 +195,8 @@ async fn create_pod(pods: &Api<Pod>, job_obj: &Job, node: &str) -> Result<Pod> {
         .with_context(|| format!("creating a pod for Job {job}"))
 }
 
-async fn mark_pod_succeeded(
+/// Reports pod `name` finished: phase Succeeded, every container terminated with exit code 0.
+pub(super) async fn mark_pod_succeeded(
     pods: &Api<Pod>,
     name: &str,
     spec: &k8s_openapi::api::core::v1::PodSpec,

@@ -14,6 +14,7 @@
 //! The process is killed by pid when the value drops, and by the [`crate::process`] watchdog if the
 //! test binary dies first.
 
+pub mod hostile;
 mod push;
 mod secret;
 

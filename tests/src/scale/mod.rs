@@ -30,8 +30,8 @@ use crate::{TestEnv, TestNamespace, fixtures};
 
 pub use figures::{Figures, report};
 pub use mix::Kind;
+pub use scrape::Scrape;
 
-use scrape::Scrape;
 use simulate::{Services, Simulator};
 
 /// How the operator runs the default policy.

@@ -5,13 +5,16 @@
 use std::sync::{Arc, OnceLock};
 
 use aim_api::v1alpha1::AIMService;
+use aim_engine::cluster::registry::RegistryAccess;
 use aim_engine::controller::{self, Settings};
-use aim_engine::policy::{OutputRules, PolicyRegistry, PolicyRuntime, RuntimeConfig};
+use aim_engine::policy::{OutputRules, PodRules, PolicyRegistry, PolicyRuntime, RuntimeConfig};
 use aim_tests::{TestEnv, TestNamespace, fixtures};
 use serde_json::Value;
 
 /// The namespace cluster-scoped models and templates keep their Jobs in during tests.
 pub const OPERATOR_NAMESPACE: &str = "aim-system";
+/// The ServiceAccount the in-process operator stands for (the chart's default name).
+pub const OPERATOR_SERVICE_ACCOUNT: &str = "aim-engine";
 
 /// One operator for the whole test binary, on a runtime of its own so it outlives each test's.
 pub fn start_operator(env: &'static TestEnv) {
@@ -27,11 +30,20 @@ pub fn start_operator(env: &'static TestEnv) {
                 let client = env.client().await.expect("operator start-up");
                 let policies =
                     PolicyRuntime::new(RuntimeConfig::default()).expect("operator start-up");
-                let registry = PolicyRegistry::new(policies, OutputRules::new(OPERATOR_NAMESPACE))
-                    .expect("operator start-up");
+                let rules = OutputRules::new(OPERATOR_NAMESPACE).with_pods(PodRules {
+                    operator_service_account: Some(OPERATOR_SERVICE_ACCOUNT.into()),
+                    ..PodRules::default()
+                });
+                let registry = PolicyRegistry::new(policies, rules).expect("operator start-up");
                 let settings = Settings {
                     operator_namespace: OPERATOR_NAMESPACE.into(),
                     resync_seconds: 60,
+                    // Test registries run on loopback.
+                    registry: RegistryAccess {
+                        allow_private_networks: true,
+                        ..RegistryAccess::default()
+                    },
+                    policy_roots: Vec::new(),
                 };
                 controller::run(client, Arc::new(registry), settings, 4).await;
             });
@@ -56,6 +68,16 @@ pub fn condition(service: &AIMService, type_: &str) -> Option<(String, String)> 
     let status = service.status.as_ref()?;
     let c = status.conditions.iter().find(|c| c.type_ == type_)?;
     Some((c.status.clone(), c.reason.clone()))
+}
+
+/// A condition's message, or empty.
+pub fn message(service: &AIMService, type_: &str) -> String {
+    service
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
 }
 
 /// The service's `status.status`, or empty.

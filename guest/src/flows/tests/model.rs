@@ -169,6 +169,7 @@ fn a_cluster_model_generates_cluster_templates() {
         MODEL,
         AIMClusterModelSpec {
             common: model().spec.common,
+            requesting_namespace: None,
         },
     );
     let observed = ModelObservation {
@@ -420,4 +421,108 @@ fn image_ready_is_announced_only_when_the_model_becomes_ready() {
         });
     }
     assert!(events(&plan_model(&observed).unwrap()).is_empty());
+}
+
+/// The AIMService guide: "Reference a specific runtime configuration for credentials and
+/// defaults" (`runtimeConfigName: team-config`). The model created for such a service names that
+/// config, and the templates it generates must discover with it, not with `default`.
+#[test]
+fn generated_templates_keep_the_models_runtime_config() {
+    let mut production = model();
+    production.spec.common.runtime_config_name = "production".to_owned();
+    let mut observed = observation(production);
+    observed.image_inspection =
+        inspected(&[("org.amd.silogen.model.recommendedDeployments", DEPLOYMENTS)]);
+    let plan = plan_model(&observed).unwrap();
+    assert_eq!(plan.apply.len(), 2);
+    for template in &plan.apply {
+        assert_eq!(template.object["spec"]["runtimeConfigName"], "production");
+    }
+}
+
+fn cluster_model(requesting_namespace: Option<&str>) -> AIMClusterModel {
+    let mut cluster = AIMClusterModel::new(
+        MODEL,
+        AIMClusterModelSpec {
+            common: model().spec.common,
+            requesting_namespace: requesting_namespace.map(str::to_owned),
+        },
+    );
+    cluster.metadata.uid = Some("uid-model".to_owned());
+    cluster.metadata.labels = Some(
+        [(
+            aim_api::conditions::labels::AUTO_CREATED.to_owned(),
+            "true".to_owned(),
+        )]
+        .into(),
+    );
+    cluster
+}
+
+fn cluster_observation(cluster: AIMClusterModel) -> ModelObservation {
+    ModelObservation {
+        model: None,
+        cluster_model: Some(cluster),
+        image_inspection: inspected(&[(
+            "org.amd.silogen.model.recommendedDeployments",
+            DEPLOYMENTS,
+        )]),
+        users: vec![aim_api::policy::plan::ObjectReference {
+            api_version: "aim.silogen.ai/v1alpha1".to_owned(),
+            kind: "AIMService".to_owned(),
+            name: "chat".to_owned(),
+            namespace: Some("ml-research".to_owned()),
+        }],
+        ..observation(model())
+    }
+}
+
+#[test]
+fn a_cluster_model_made_for_a_namespace_keeps_that_namespaces_names_off_its_templates() {
+    let plan = plan_model(&cluster_observation(cluster_model(Some("ml-research")))).unwrap();
+    for template in &plan.apply {
+        let spec = &template.object["spec"];
+        assert!(spec.get("imagePullSecrets").is_none(), "{spec}");
+        assert!(spec.get("serviceAccountName").is_none(), "{spec}");
+    }
+    // An admin's cluster model is written by an admin: its names are the cluster's.
+    let plan = plan_model(&cluster_observation(cluster_model(None))).unwrap();
+    let spec = &plan.apply[0].object["spec"];
+    assert_eq!(spec["imagePullSecrets"][0]["name"], "ghcr");
+    assert_eq!(spec["serviceAccountName"], "puller");
+}
+
+#[test]
+fn an_auto_created_cluster_model_nothing_uses_is_deleted() {
+    let mut unused = cluster_observation(cluster_model(Some("ml-research")));
+    unused.users.clear();
+    let plan = plan_model(&unused).unwrap();
+    assert!(plan.apply.is_empty());
+    assert_eq!(plan.delete.len(), 1);
+    assert_eq!(plan.delete[0].kind, "AIMClusterModel");
+    assert_eq!(plan.delete[0].name, MODEL);
+    assert!(
+        plan.status.is_none(),
+        "a model being deleted reports nothing"
+    );
+}
+
+#[test]
+fn a_model_in_use_an_admins_model_and_a_namespace_model_are_never_deleted() {
+    let used = cluster_observation(cluster_model(Some("ml-research")));
+    assert!(plan_model(&used).unwrap().delete.is_empty());
+
+    let mut admins = cluster_observation(cluster_model(None));
+    admins.users.clear();
+    assert!(plan_model(&admins).unwrap().delete.is_empty());
+
+    let mut handmade = cluster_model(Some("ml-research"));
+    handmade.metadata.labels = None;
+    let mut handmade = cluster_observation(handmade);
+    handmade.users.clear();
+    assert!(plan_model(&handmade).unwrap().delete.is_empty());
+
+    let namespaced = observation(model());
+    assert!(namespaced.users.is_empty());
+    assert!(plan_model(&namespaced).unwrap().delete.is_empty());
 }

@@ -150,6 +150,33 @@ fn a_new_template_starts_discovery_and_waits_pending() {
 }
 
 #[test]
+fn a_namespace_at_its_fair_share_of_discovery_waits_while_others_below_theirs_start() {
+    // Two namespaces run discovery: each may hold five of the ten slots.
+    let mut at_share = observation(template());
+    at_share.active_discovery_jobs = 5;
+    at_share.active_discovery_jobs_in_namespace = 5;
+    at_share.discovery_namespaces = 2;
+    let plan = plan_template(&at_share).unwrap();
+    assert!(applied(&plan).is_empty(), "{:?}", applied(&plan));
+    assert_eq!(
+        condition(&plan, types::PROGRESSING)["reason"],
+        "DiscoveryDeferred"
+    );
+
+    let mut below = at_share.clone();
+    below.active_discovery_jobs_in_namespace = 0;
+    let plan = plan_template(&below).unwrap();
+    assert!(applied(&plan).iter().any(|o| o.starts_with("Job/")));
+
+    // However many namespaces queue, each gets at least one slot while the cluster has one.
+    let mut crowded = observation(template());
+    crowded.active_discovery_jobs = 9;
+    crowded.discovery_namespaces = 30;
+    let plan = plan_template(&crowded).unwrap();
+    assert!(applied(&plan).iter().any(|o| o.starts_with("Job/")));
+}
+
+#[test]
 fn discovery_waits_for_a_free_slot_when_ten_discovery_jobs_run() {
     let mut busy = observation(template());
     busy.active_discovery_jobs = 10;
@@ -430,6 +457,7 @@ fn cluster_observation() -> TemplateObservation {
                 image: "ghcr.io/x/aim-llama:1".to_owned(),
                 ..Default::default()
             },
+            requesting_namespace: None,
         },
     );
     TemplateObservation {
@@ -551,4 +579,62 @@ fn a_missing_default_runtime_config_is_announced_only_on_the_first_reconcile() {
     )))
     .unwrap();
     assert!(!events(&later).iter().any(|e| e.contains("RuntimeConfig")));
+}
+
+/// The runtime configuration guide's Complete Example: a namespace config with
+/// `serviceAccountName` and `imagePullSecrets` and `creationScope: Cluster`. The cluster model the
+/// operator creates for `ml-research` is discovered there, with that namespace's credentials.
+#[test]
+fn a_cluster_template_of_a_model_made_for_a_namespace_discovers_there_with_its_credentials() {
+    let mut observed = cluster_observation();
+    observed.work_namespace = "ml-research".to_owned();
+    let model = observed.cluster_model.as_mut().unwrap();
+    model.spec.requesting_namespace = Some("ml-research".to_owned());
+    model.spec.common.image_pull_secrets = vec![LocalObjectReference {
+        name: "service-secret".to_owned(),
+    }];
+    let mut config = AIMRuntimeConfig::new("team", AIMRuntimeConfigSpec::default());
+    config.metadata.namespace = Some("ml-research".to_owned());
+    config.spec.service_account_name = Some("aim-runtime".to_owned());
+    config.spec.image_pull_secrets = vec![LocalObjectReference {
+        name: "registry-creds".to_owned(),
+    }];
+    observed.runtime_configs.namespaced = Some(config);
+    let plan = plan_template(&observed).unwrap();
+    let job = object(&plan, "Job");
+    assert_eq!(job["metadata"]["namespace"], "ml-research");
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "aim-runtime");
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    assert_eq!(
+        pod["imagePullSecrets"],
+        json!([{"name": "service-secret"}, {"name": "registry-creds"}])
+    );
+}
+
+#[test]
+fn the_cluster_runtime_of_a_model_made_for_a_namespace_carries_no_names_of_that_namespace() {
+    let mut ready = cluster_observation();
+    ready.work_namespace = "ml-research".to_owned();
+    let mut template = ready.cluster_template.take().unwrap();
+    template.spec.common.image_pull_secrets = vec![LocalObjectReference {
+        name: "admin-secret".to_owned(),
+    }];
+    template.status = Some(AIMServiceTemplateStatus {
+        status: AIMTemplateStatusEnum::Ready,
+        ..Default::default()
+    });
+    ready.cluster_template = Some(template);
+    let model = ready.cluster_model.as_mut().unwrap();
+    model.spec.requesting_namespace = Some("ml-research".to_owned());
+    model.spec.common.image_pull_secrets = vec![LocalObjectReference {
+        name: "service-secret".to_owned(),
+    }];
+    let plan = plan_template(&ready).unwrap();
+    let runtime = object(&plan, "ClusterServingRuntime");
+    assert_eq!(
+        runtime["spec"]["imagePullSecrets"],
+        json!([{"name": "admin-secret"}]),
+        "KServe adds a runtime's pull secrets to pods in every namespace"
+    );
 }

@@ -15,6 +15,9 @@ export!(HostilePolicy);
 
 impl metadata::Guest for HostilePolicy {
     fn info() -> PolicyInfo {
+        if cfg!(feature = "sleep-in-info") {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
         PolicyInfo {
             name: "hostile".to_string(),
             version: "0.0.1".to_string(),
