@@ -148,7 +148,6 @@ fn last_words(stderr: &str) -> String {
     words
 }
 
-
 /// What one call wrote to stdout and stderr (text, bytes dropped past the cap).
 struct GuestOutput {
     stdout: (String, usize),
