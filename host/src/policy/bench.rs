@@ -117,7 +117,9 @@ fn answered<T>(reply: Reply<T>) -> Result<(), PolicyError> {
     }
 }
 
-/// Times `iterations` calls on one instance. Only for measuring: production never reuses a store.
+/// Times `iterations` calls on one live instance. Only for measuring: production never reuses a
+/// store. A policy whose instance keeps memory from call to call (a JavaScript or Python runtime's
+/// heap) may fill its `memoryMib` after many calls; a fresh instance then carries on, untimed.
 fn warm_calls(
     policy: &LoadedPolicy,
     call: &BenchCall,
@@ -125,54 +127,101 @@ fn warm_calls(
     delegation: &Delegation,
 ) -> Result<Vec<Duration>, PolicyError> {
     let parts = policy.parts();
+    let supported = match call {
+        BenchCall::Info => true,
+        BenchCall::RenderPath(_) => parts.paths.is_some(),
+        BenchCall::SelectTemplate(_) => parts.selection.is_some(),
+        BenchCall::Plan(..) => parts.planner.is_some(),
+    };
+    if !supported {
+        return Err(PolicyError::Incompatible {
+            detail: "the policy does not implement the benchmarked call".to_string(),
+        });
+    }
     // Generous: the loop as a whole must not hit the per-call deadline.
     let limits = PolicyLimits {
         deadline: policy.limits().deadline.saturating_mul(1000),
         ..policy.limits()
     };
-    let bounds = CallBounds::for_call(&limits, parts.budget);
-    let mut store = Store::new(
-        parts.engine,
-        CallState::new(limits, bounds, delegation.clone()),
-    );
-    store.limiter(|state| &mut state.budget);
-    store.set_epoch_deadline(deadline_ticks(limits.deadline, parts.tick));
     let name = &policy.info().name;
-    let trapped = |error: wasmtime::Error| PolicyError::Trapped {
-        detail: super::call::describe_trap(&error, name),
-    };
-    let instance = parts.pre.instantiate(&mut store).map_err(trapped)?;
     let mut timings = Vec::with_capacity(iterations);
-    macro_rules! time_calls {
+    while timings.len() < iterations {
+        let bounds = CallBounds::measuring(&limits, parts.budget);
+        let mut store = Store::new(
+            parts.engine,
+            CallState::new(limits, bounds, delegation.clone()),
+        );
+        store.limiter(|state| &mut state.budget);
+        store.set_epoch_deadline(deadline_ticks(limits.deadline, parts.tick));
+        let timed_before = timings.len();
+        let outcome = parts.pre.instantiate(&mut store).and_then(|instance| {
+            time_calls(
+                &mut store,
+                &instance,
+                &parts,
+                call,
+                iterations,
+                &mut timings,
+            )
+        });
+        match outcome {
+            Ok(()) => {}
+            // The instance filled its memory after some calls: a fresh one carries on.
+            Err(_) if store.data().budget.refusal().is_some() && timings.len() > timed_before => {}
+            Err(error) => {
+                return Err(match store.data().budget.refusal() {
+                    Some(_) => PolicyError::MemoryExceeded {
+                        limit_bytes: limits.memory_bytes,
+                    },
+                    None => PolicyError::Trapped {
+                        detail: super::call::describe_trap(&error, name),
+                    },
+                });
+            }
+        }
+    }
+    Ok(timings)
+}
+
+/// Calls `call` on `instance` until `timings` holds `iterations` timings.
+fn time_calls(
+    store: &mut Store<CallState>,
+    instance: &wasmtime::component::Instance,
+    parts: &super::loaded::PolicyParts<'_>,
+    call: &BenchCall,
+    iterations: usize,
+    timings: &mut Vec<Duration>,
+) -> wasmtime::Result<()> {
+    macro_rules! time_each {
         ($guest:expr, |$g:ident| $invoke:expr) => {{
-            let $g = $guest.load(&mut store, &instance).map_err(trapped)?;
-            for _ in 0..iterations {
+            let $g = $guest.load(&mut *store, instance)?;
+            while timings.len() < iterations {
                 let one = Instant::now();
-                let _ = $invoke.map_err(trapped)?;
+                let _ = $invoke?;
                 timings.push(one.elapsed());
             }
         }};
     }
-    let unsupported = || PolicyError::Incompatible {
-        detail: "the policy does not implement the benchmarked call".to_string(),
-    };
+    let missing = || wasmtime::Error::msg("the policy does not implement the benchmarked call");
     match call {
-        BenchCall::Info => time_calls!(parts.metadata, |g| g.call_info(&mut store)),
-        BenchCall::RenderPath(request) => time_calls!(parts.paths.ok_or_else(unsupported)?, |g| g
-            .call_render_path(&mut store, request)),
+        BenchCall::Info => time_each!(parts.metadata, |g| g.call_info(&mut *store)),
+        BenchCall::RenderPath(request) => {
+            time_each!(parts.paths.ok_or_else(missing)?, |g| g
+                .call_render_path(&mut *store, request))
+        }
         BenchCall::SelectTemplate(request) => {
-            time_calls!(parts.selection.ok_or_else(unsupported)?, |g| g
-                .call_select_template(&mut store, request))
+            time_each!(parts.selection.ok_or_else(missing)?, |g| g
+                .call_select_template(&mut *store, request))
         }
         BenchCall::Plan(flow, observation) => {
-            time_calls!(parts.planner.ok_or_else(unsupported)?, |g| match flow {
-                PlanFlow::Service => g.call_plan_service(&mut store, observation),
-                PlanFlow::Template => g.call_plan_template(&mut store, observation),
-                PlanFlow::Model => g.call_plan_model(&mut store, observation),
-                PlanFlow::TemplateCache => g.call_plan_template_cache(&mut store, observation),
-                PlanFlow::ModelCache => g.call_plan_model_cache(&mut store, observation),
+            time_each!(parts.planner.ok_or_else(missing)?, |g| match flow {
+                PlanFlow::Service => g.call_plan_service(&mut *store, observation),
+                PlanFlow::Template => g.call_plan_template(&mut *store, observation),
+                PlanFlow::Model => g.call_plan_model(&mut *store, observation),
+                PlanFlow::TemplateCache => g.call_plan_template_cache(&mut *store, observation),
+                PlanFlow::ModelCache => g.call_plan_model_cache(&mut *store, observation),
             })
         }
     }
-    Ok(timings)
+    Ok(())
 }

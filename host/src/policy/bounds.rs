@@ -18,6 +18,9 @@ pub struct CallBounds {
     /// The deadline reported when `ends_at` is reached.
     pub deadline: Duration,
     pub memory: SharedMemory,
+    /// Benchmarks only: nested calls get these bounds instead of their own deadline, so a long
+    /// measuring loop is bounded as a whole by what its author asked for.
+    measuring: bool,
 }
 
 impl CallBounds {
@@ -27,12 +30,25 @@ impl CallBounds {
             ends_at: Instant::now() + limits.deadline,
             deadline: limits.deadline,
             memory: SharedMemory::for_call(limits, budget.clone()),
+            measuring: false,
+        }
+    }
+
+    /// The bounds of a benchmark's loop of calls on one instance: `limits` for the whole loop,
+    /// calls nested in any of them included.
+    pub fn measuring(limits: &PolicyLimits, budget: &Arc<MemoryPool>) -> Self {
+        CallBounds {
+            measuring: true,
+            ..CallBounds::for_call(limits, budget)
         }
     }
 
     /// The bounds of a call nested in this one, to a policy with `limits`: it ends by its own
     /// deadline or this call's, whichever is first, and shares this call's memory.
     pub fn nested(&self, limits: &PolicyLimits) -> Self {
+        if self.measuring {
+            return self.clone();
+        }
         let own = Instant::now() + limits.deadline;
         let (ends_at, deadline) = if own < self.ends_at {
             (own, limits.deadline)
@@ -43,6 +59,7 @@ impl CallBounds {
             ends_at,
             deadline,
             memory: self.memory.clone(),
+            measuring: false,
         }
     }
 }
@@ -68,5 +85,15 @@ mod tests {
         let shorter = caller.nested(&limits(10));
         assert!(shorter.ends_at < caller.ends_at);
         assert_eq!(shorter.deadline, Duration::from_millis(10));
+    }
+
+    #[test]
+    fn calls_nested_in_a_measuring_loop_are_bounded_by_the_loop() {
+        let budget = MemoryPool::new(1 << 20);
+        let looping = CallBounds::measuring(&limits(100_000), &budget);
+        let nested = looping.nested(&limits(10));
+        assert_eq!(nested.ends_at, looping.ends_at);
+        assert_eq!(nested.deadline, Duration::from_millis(100_000));
+        assert_eq!(nested.nested(&limits(10)).ends_at, looping.ends_at);
     }
 }

@@ -105,7 +105,7 @@ fn trap_detail(error: &wasmtime::Error, output: &GuestOutput, policy: &str) -> S
 /// which is logged at debug level (what `-v` shows) instead.
 pub(super) fn describe_trap(error: &wasmtime::Error, policy: &str) -> String {
     if let Some(backtrace) = error.downcast_ref::<WasmBacktrace>() {
-        tracing::debug!(target: "aim_engine::policy::trap", policy, "wasm backtrace:\n{backtrace}");
+        tracing::debug!(target: "aim_engine::policy::trap", policy, "{backtrace}");
     }
     let described = match error.downcast_ref::<Trap>() {
         Some(trap) => trap.to_string(),

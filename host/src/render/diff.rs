@@ -32,6 +32,8 @@ pub struct PlanDiff {
     pub deletes: Vec<String>,
     /// Changed status fields (conditions' transition times are ignored).
     pub status: Vec<FieldChange>,
+    /// Events that differ (`+` only in the new plan, `-` only in the old).
+    pub events: Vec<String>,
 }
 
 impl PlanDiff {
@@ -73,19 +75,14 @@ pub fn diff_plans(before: &Plan, after: &Plan) -> PlanDiff {
             .map(|d| format!("{} {}", d.kind, d.name))
             .collect()
     };
-    let (old_deletes, new_deletes) = (deleted(before), deleted(after));
-    diff.deletes.extend(
-        new_deletes
+    diff.deletes = one_sided(&deleted(before), &deleted(after));
+    let events = |plan: &Plan| -> Vec<String> {
+        plan.events
             .iter()
-            .filter(|d| !old_deletes.contains(d))
-            .map(|d| format!("+ {d}")),
-    );
-    diff.deletes.extend(
-        old_deletes
-            .iter()
-            .filter(|d| !new_deletes.contains(d))
-            .map(|d| format!("- {d}")),
-    );
+            .map(|e| format!("event {:?} {}: {}", e.type_, e.reason, e.message))
+            .collect()
+    };
+    diff.events = one_sided(&events(before), &events(after));
     let status = |plan: &Plan| plan.status.clone().map(without_transition_times);
     leaves(
         &status(before).unwrap_or(Value::Null),
@@ -94,6 +91,19 @@ pub fn diff_plans(before: &Plan, after: &Plan) -> PlanDiff {
         &mut diff.status,
     );
     diff
+}
+
+/// The lines only `after` has (`+ line`), then those only `before` has (`- line`).
+fn one_sided(before: &[String], after: &[String]) -> Vec<String> {
+    let only = |side: &[String], other: &[String], sign: char| -> Vec<String> {
+        side.iter()
+            .filter(|line| !other.contains(line))
+            .map(|line| format!("{sign} {line}"))
+            .collect()
+    };
+    let mut lines = only(after, before, '+');
+    lines.extend(only(before, after, '-'));
+    lines
 }
 
 /// What changes for one service between the plan `before` (made by `from`) and `after` (made by
@@ -156,6 +166,9 @@ pub fn describe(diff: &PlanDiff) -> String {
     }
     for change in &diff.status {
         let _ = writeln!(out, "  ~ {}", change_line(change));
+    }
+    for event in &diff.events {
+        let _ = writeln!(out, "  {event}");
     }
     out
 }
@@ -311,6 +324,23 @@ mod tests {
         assert_eq!(changes[0].path, "spec.rules[0].matches[0].path.value");
         assert_eq!(changes[0].after, Some(json!("/b")));
         assert!(describe(&diff).contains(r#""/a" -> "/b""#));
+    }
+
+    #[test]
+    fn an_event_only_one_plan_records_is_shown_with_its_side() {
+        let before = plan(json!([]), json!(null));
+        let mut after = before.clone();
+        after.events = vec![aim_api::policy::plan::PlannedEvent {
+            type_: aim_api::policy::plan::EventType::Warning,
+            reason: "NoTeam".to_owned(),
+            message: "label the service with its team".to_owned(),
+        }];
+        let diff = diff_plans(&before, &after);
+        assert_eq!(
+            diff.events,
+            ["+ event Warning NoTeam: label the service with its team"]
+        );
+        assert!(describe(&diff_plans(&after, &before)).contains("- event Warning NoTeam"));
     }
 
     #[test]

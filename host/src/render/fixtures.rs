@@ -24,7 +24,7 @@ pub const EXPECTED_SUFFIX: &str = ".expected.yaml";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CaseOutcome {
     Passed,
-    /// The output differs; the text shows the first difference.
+    /// The output differs; the text shows every differing line.
     Differs(String),
 }
 
@@ -93,7 +93,7 @@ pub fn check_case(
     Ok(if actual == expected {
         CaseOutcome::Passed
     } else {
-        CaseOutcome::Differs(first_difference(expected, &actual))
+        CaseOutcome::Differs(differences(expected, &actual))
     })
 }
 
@@ -115,23 +115,129 @@ fn rendered_text(rendered: &[Rendered]) -> String {
 }
 
 /// The first differing line with a little context, enough to see what changed.
-fn first_difference(expected: &str, actual: &str) -> String {
+/// Differing lines shown at most; a golden file that is all wrong needs `--update`, not reading.
+const MAX_SHOWN_LINES: usize = 60;
+
+/// Every difference between the golden output and the actual one, as a line diff: changed lines
+/// only (`-` golden, `+` actual), each group headed by its line in the golden file and the object
+/// it is in, so that a change deep in a file shows as itself rather than as everything after it.
+fn differences(expected: &str, actual: &str) -> String {
     let expected: Vec<&str> = expected.lines().collect();
     let actual: Vec<&str> = actual.lines().collect();
-    let at = expected
-        .iter()
-        .zip(&actual)
-        .position(|(e, a)| e != a)
-        .unwrap_or(expected.len().min(actual.len()));
     let mut out = String::new();
-    let _ = writeln!(out, "first difference at line {}:", at + 1);
-    for line in expected.iter().skip(at).take(3) {
-        let _ = writeln!(out, "- {line}");
+    let mut shown = 0;
+    let mut hidden = 0;
+    for hunk in hunks(&expected, &actual) {
+        if shown < MAX_SHOWN_LINES {
+            let place = object_at(&expected, hunk.at);
+            let _ = writeln!(out, "at line {}{place}:", hunk.at + 1);
+        }
+        let lines = hunk.removed.iter().map(|line| ('-', line));
+        for (sign, line) in lines.chain(hunk.added.iter().map(|line| ('+', line))) {
+            if shown < MAX_SHOWN_LINES {
+                let _ = writeln!(out, "{sign} {line}");
+                shown += 1;
+            } else {
+                hidden += 1;
+            }
+        }
     }
-    for line in actual.iter().skip(at).take(3) {
-        let _ = writeln!(out, "+ {line}");
+    if hidden > 0 {
+        let _ = writeln!(out, "... and {hidden} more differing lines");
     }
     out
+}
+
+/// A run of golden lines replaced by actual ones, starting at golden line `at` (0-based).
+struct Hunk<'a> {
+    at: usize,
+    removed: Vec<&'a str>,
+    added: Vec<&'a str>,
+}
+
+/// The hunks of a longest-common-subsequence line diff. Golden files are a few hundred lines, so
+/// the quadratic table is small; past that, everything after the common start is one hunk.
+fn hunks<'a>(expected: &[&'a str], actual: &[&'a str]) -> Vec<Hunk<'a>> {
+    const MAX_CELLS: usize = 16 << 20;
+    let (n, m) = (expected.len(), actual.len());
+    if n.saturating_mul(m) > MAX_CELLS {
+        let at = expected
+            .iter()
+            .zip(actual)
+            .position(|(e, a)| e != a)
+            .unwrap_or(n.min(m));
+        return vec![Hunk {
+            at,
+            removed: expected[at..].to_vec(),
+            added: actual[at..].to_vec(),
+        }];
+    }
+    // common[i][j]: length of the longest common subsequence of expected[i..] and actual[j..].
+    let mut common = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            common[i][j] = if expected[i] == actual[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    let mut hunks: Vec<Hunk<'a>> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    let mut open: Option<Hunk<'a>> = None;
+    while i < n || j < m {
+        if i < n && j < m && expected[i] == actual[j] {
+            hunks.extend(open.take());
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || common[i][j + 1] >= common[i + 1][j]) {
+            open.get_or_insert_with(|| Hunk {
+                at: i,
+                removed: Vec::new(),
+                added: Vec::new(),
+            })
+            .added
+            .push(actual[j]);
+            j += 1;
+        } else {
+            open.get_or_insert_with(|| Hunk {
+                at: i,
+                removed: Vec::new(),
+                added: Vec::new(),
+            })
+            .removed
+            .push(expected[i]);
+            i += 1;
+        }
+    }
+    hunks.extend(open);
+    hunks
+}
+
+/// ` (in Kind name)` for the golden line `at`: the last `kind:` and `metadata.name` before it in
+/// the same YAML document, or the document's header comment; empty when there is none.
+fn object_at(lines: &[&str], at: usize) -> String {
+    let document = &lines[..at.min(lines.len())];
+    let start = document
+        .iter()
+        .rposition(|line| *line == "---")
+        .map_or(0, |separator| separator + 1);
+    let this = &lines[start..];
+    let field = |key: &str| {
+        this.iter()
+            .find_map(|line| line.strip_prefix(key).map(str::trim))
+            .filter(|value| !value.is_empty())
+    };
+    match (field("kind:"), field("  name:")) {
+        (Some(kind), Some(name)) => format!(" (in {kind} {name})"),
+        (Some(kind), None) => format!(" (in {kind})"),
+        _ => document
+            .get(start)
+            .and_then(|line| line.strip_prefix("# "))
+            .map(|header| format!(" (in {header})"))
+            .unwrap_or_default(),
+    }
 }
 
 #[cfg(test)]
@@ -158,9 +264,23 @@ mod tests {
     }
 
     #[test]
-    fn a_difference_is_shown_from_its_first_line() {
-        let shown = first_difference("a\nb\nc\n", "a\nx\nc\n");
-        assert!(shown.contains("line 2"), "{shown}");
-        assert!(shown.contains("- b") && shown.contains("+ x"), "{shown}");
+    fn only_the_lines_that_differ_are_shown_with_the_object_they_are_in() {
+        let golden = "# AIMService ns/chat\n---\nkind: HTTPRoute\nmetadata:\n  name: chat-route\nspec:\n  path: /a\n  port: 80\n";
+        let actual = "# AIMService ns/chat\n---\nkind: HTTPRoute\nmetadata:\n  annotations:\n    hash: x\n  name: chat-route\nspec:\n  path: /b\n  port: 80\n";
+        let shown = differences(golden, actual);
+        assert_eq!(
+            shown,
+            "at line 5 (in HTTPRoute chat-route):\n+   annotations:\n+     hash: x\n\
+             at line 7 (in HTTPRoute chat-route):\n-   path: /a\n+   path: /b\n"
+        );
+    }
+
+    #[test]
+    fn a_long_list_of_differences_is_cut_with_a_count() {
+        let golden: String = (0..100).map(|i| format!("a{i}\n")).collect();
+        let actual: String = (0..100).map(|i| format!("b{i}\n")).collect();
+        let shown = differences(&golden, &actual);
+        assert!(shown.ends_with("more differing lines\n"), "{shown}");
+        assert!(shown.lines().count() < 2 * MAX_SHOWN_LINES, "{shown}");
     }
 }
