@@ -264,12 +264,8 @@ async fn a_namespace_deleted_with_services_and_caches_goes_away_and_the_others_c
     // A serving service and a caching one, with their template and model caches.
     fixtures::create_model_and_template(&doomed).await.unwrap();
     create_service(&doomed, "chat").await;
-    fixtures::create_aim(&doomed, json!({
-        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": "cached"},
-        "spec": {"model": {"ref": fixtures::MODEL}, "cacheModel": true}
-    }))
-    .await
-    .unwrap();
+    // Serving before the cache exists: a service without caching waits for a cache of its
+    // template that is warming, and this one never finishes here.
     let isvcs = inference_service_api(doomed.client(), doomed.name());
     if let Err(e) = wait_for(&isvcs, "chat", TIMEOUT, |_| true).await {
         let services: Api<AIMService> = doomed.api();
@@ -279,6 +275,12 @@ async fn a_namespace_deleted_with_services_and_caches_goes_away_and_the_others_c
             operator.log()
         );
     }
+    fixtures::create_aim(&doomed, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": "cached"},
+        "spec": {"model": {"ref": fixtures::MODEL}, "cacheModel": true}
+    }))
+    .await
+    .unwrap();
     let model_caches = fixtures::aim_api(&doomed, "AIMModelCache");
     let deadline = tokio::time::Instant::now() + TIMEOUT;
     while model_caches

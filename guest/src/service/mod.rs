@@ -261,7 +261,14 @@ fn plan_runtime<'a>(
 
     let storage = match storage(observation, template_cache, &sources, cache_model) {
         Storage::Mount(storage) => Some(storage),
-        Storage::Wait => None,
+        Storage::Wait => {
+            // Also without caching requested: another service's cache of this template is
+            // warming, and the service waits to mount it rather than download the model twice.
+            if inputs.cache == CacheState::NotRequested {
+                inputs.cache = CacheState::Warming;
+            }
+            None
+        }
         Storage::Temporary => {
             match objects::temp_pvc(service, isvc_name, &sources, config, labels.clone()) {
                 Some(pvc) => {

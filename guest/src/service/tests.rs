@@ -616,6 +616,31 @@ fn an_available_cache_is_mounted_per_model_source() {
     );
 }
 
+// Without `cacheModel`, a service whose template another service is caching waits for that cache
+// instead of downloading the model a second time, and its status says what it waits for.
+#[test]
+fn a_service_without_caching_waits_for_a_cache_of_its_template_being_warmed_and_says_so() {
+    let mut observation = discovered();
+    observation.template_caches = vec![
+        serde_json::from_value(json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMTemplateCache",
+            "metadata": {"name": LATENCY, "namespace": "ml-team", "uid": "tc"},
+            "spec": {"templateRef": LATENCY},
+            "status": {"status": "Progressing"}
+        }))
+        .unwrap(),
+    ];
+    let (plan, status) = run(&observation);
+    assert!(objects(&plan, "InferenceService").is_empty());
+    assert_eq!(status["status"], "Starting");
+    assert_condition(&status, "CacheReady", "False", "CacheWarming");
+    assert_condition(&status, "Ready", "False", "CacheWarming");
+    assert_eq!(
+        message(&status, "Ready"),
+        "Waiting for the model cache before creating the InferenceService"
+    );
+}
+
 #[test]
 fn env_pull_secrets_replicas_and_resources_reach_the_inference_service() {
     let mut observation = discovered();
