@@ -147,7 +147,7 @@ fn a_model_cache_source_uri_is_immutable() {
 }
 
 #[test]
-fn the_precision_enum_lists_every_seed_value_and_fp32() {
+fn the_precision_enum_lists_every_guide_value_and_fp32() {
     let schema = schema::<AIMService>();
     let precision =
         &schema["properties"]["spec"]["properties"]["overrides"]["properties"]["precision"];

@@ -1,5 +1,5 @@
-//! The GPU models a cluster has, read from node labels only (BEHAVIOUR.md §7.4): AMD device ids
-//! and families, NVIDIA product labels. Capacity is ignored; a label is what says a GPU is there.
+//! The GPU models a cluster has, read from node labels only: AMD device ids and families, NVIDIA
+//! product labels. Capacity is ignored; a label is what says a GPU is there.
 
 use std::collections::BTreeSet;
 

@@ -1,10 +1,10 @@
-//! GPU model names as node labels and templates spell them, reduced to one comparable form
-//! (BEHAVIOUR.md §7.4), so `Instinct MI300X`, `mi300x` and AMD device id `74a1` all compare equal.
+//! GPU model names as node labels and templates spell them, reduced to one comparable form, so
+//! `Instinct MI300X`, `mi300x` and AMD device id `74a1` all compare equal.
 
 /// Words that name a vendor or product line rather than a model.
 const NOT_A_MODEL: [&str; 5] = ["AMD", "NVIDIA", "TESLA", "RTX", "INSTINCT"];
 
-/// `normalizeGPUModel`: the first token that looks like a model (letters, then a digit, then
+/// The comparable form: the first token that looks like a model (letters, then a digit, then
 /// letters or digits), uppercased; e.g. `A100-SXM4-40GB` → `A100`, `MI300X (rev 2)` → `MI300X`.
 /// Without such a token the whole trimmed, uppercased input is returned.
 pub fn normalize_gpu_model(raw: &str) -> String {

@@ -1,4 +1,4 @@
-//! Route path rendering (BEHAVIOUR.md §5.6): a path template such as
+//! Route path rendering: a path template such as
 //! `/{.metadata.namespace}/{.metadata.labels['team']}` is filled from the AIMService object, and
 //! every segment is made RFC 1123 compliant. Without a template the path is `/<namespace>/<name>`.
 
@@ -12,7 +12,7 @@ use crate::names::make_rfc1123_compliant;
 /// Longest route path the operator accepts.
 pub const MAX_PATH_LENGTH: usize = 200;
 
-/// The template used when neither the service nor its runtime config sets one (§14.23).
+/// The template used when neither the service nor its runtime config sets one.
 pub const DEFAULT_PATH_TEMPLATE: &str = "/{.metadata.namespace}/{.metadata.name}";
 
 /// The condition reason for every path template error.

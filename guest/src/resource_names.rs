@@ -1,4 +1,4 @@
-//! Names of every object the operator creates (BEHAVIOUR.md §3.1, golden vectors §5.10a). They are
+//! Names of every object the operator creates, pinned to fixed values by the tests below. They are
 //! deterministic, so a reconcile finds what an earlier one created without remembering anything.
 
 use aim_api::v1alpha1::AIMRuntimeParameters;

@@ -1,6 +1,6 @@
-//! Which runtime config is in force (seed "Configuration Precedence"): the namespace config of the
-//! requested name replaces the cluster one entirely — fields never merge. A missing `default` means
-//! built-in defaults; a missing named config is an error the subject reports.
+//! Which runtime config is in force (docs/runtime-config.md): the namespace config of the requested
+//! name replaces the cluster one entirely — fields never merge. A missing `default` means built-in
+//! defaults; a missing named config is an error the subject reports.
 
 use aim_api::policy::observation::RuntimeConfigs;
 use aim_api::v1alpha1::{

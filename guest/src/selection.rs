@@ -1,6 +1,6 @@
-//! Template selection (BEHAVIOUR.md §5.3, with the overrides filter of §14.12): among the
-//! templates serving a model, keep the Ready ones that fit the overrides and the cluster's GPUs,
-//! prefer namespace templates, then rank by GPU, metric and precision.
+//! Template selection (docs/aimservice.md explains it to users): among the templates serving a
+//! model, keep the Ready ones that fit the overrides and the cluster's GPUs, prefer namespace
+//! templates, then rank by GPU, metric and precision.
 
 use std::cmp::Ordering;
 
@@ -57,7 +57,7 @@ pub struct Selection {
     pub reason: Reason,
 }
 
-/// `SelectBestTemplate`.
+/// The best candidate, or why there is none.
 pub fn select_template(
     candidates: &[Candidate],
     available_gpu_models: &[String],

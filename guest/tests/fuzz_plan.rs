@@ -1,5 +1,5 @@
 //! Property tests of observation decoding and planning (`planner::plan_json`) for every flow:
-//! arbitrary text, arbitrary JSON, and the seed observations in `corpus/plan/seeds/<flow>/` with
+//! arbitrary text, arbitrary JSON, and the valid observations in `corpus/plan/valid/<flow>/` with
 //! fields replaced, removed, added and spliced. Planning never panics; it answers with a plan or a
 //! `PolicyFailure`, and a plan is JSON the host can decode, the same for the same observation.
 //! `corpus/plan/regressions/<flow>/` holds observations that once broke planning; each run
@@ -60,16 +60,16 @@ fn check_plan(flow: Flow, document: &str) -> Option<Value> {
     }
 }
 
-/// The seed observations of each flow, parsed.
-fn seeds() -> Vec<(Flow, String, Value)> {
+/// The valid observations of each flow, parsed.
+fn valid_observations() -> Vec<(Flow, String, Value)> {
     FLOWS
         .iter()
         .flat_map(|(dir, flow)| {
-            corpus_files(&corpus_dir(&["plan", "seeds", dir]))
+            corpus_files(&corpus_dir(&["plan", "valid", dir]))
                 .into_iter()
                 .map(move |(name, text)| {
                     let value = serde_json::from_str(&text)
-                        .unwrap_or_else(|error| panic!("seed {dir}/{name}: {error}"));
+                        .unwrap_or_else(|error| panic!("valid/{dir}/{name}: {error}"));
                     (*flow, format!("{dir}/{name}"), value)
                 })
         })
@@ -88,9 +88,10 @@ enum Mutation {
         quantity: String,
         number: Value,
     },
-    /// Replace the node with a node of any seed: a realistic value, often of the right shape.
+    /// Replace the node with a node of any valid observation: a realistic value, often of the right
+    /// shape.
     Splice(Index, Index),
-    /// Replace the node with a node that any seed has under the same field name.
+    /// Replace the node with a node that any valid observation has under the same field name.
     SpliceSameField(Index),
     /// Pick a field name the observation uses, and set one field of that name to the value.
     Field(Index, Index, Value),
@@ -121,7 +122,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         2 => value.clone().prop_map(Mutation::Replace),
         4 => (text(), support::quantity(), support::number())
             .prop_map(|(text, quantity, number)| Mutation::Similar { text, quantity, number }),
-        2 => (any::<Index>(), any::<Index>()).prop_map(|(seed, node)| Mutation::Splice(seed, node)),
+        2 => (any::<Index>(), any::<Index>()).prop_map(|(source, node)| Mutation::Splice(source, node)),
         3 => any::<Index>().prop_map(Mutation::SpliceSameField),
         4 => (any::<Index>(), any::<Index>(), value.clone())
             .prop_map(|(field, at, value)| Mutation::Field(field, at, value)),
@@ -162,8 +163,8 @@ fn last_segment(pointer: &str) -> &str {
     pointer.rsplit_once('/').map_or("", |(_, last)| last)
 }
 
-fn apply(document: &mut Value, node: &Index, change: &Mutation, seeds: &[(Flow, String, Value)]) {
-    // The root itself is only a target for new fields: replacing it loses the whole seed.
+fn apply(document: &mut Value, node: &Index, change: &Mutation, valid: &[(Flow, String, Value)]) {
+    // The root itself is only a target for new fields: replacing it loses the whole observation.
     let targets = all_pointers(document);
     if let Mutation::Field(field, choice, value) = change {
         let mut fields: Vec<&str> = targets
@@ -205,15 +206,15 @@ fn apply(document: &mut Value, node: &Index, change: &Mutation, seeds: &[(Flow, 
             Value::Bool(flag) => *flag = !*flag,
             _ => {}
         },
-        Mutation::Splice(seed, node) => {
-            let donor = &seed.get(seeds).2;
+        Mutation::Splice(source, node) => {
+            let donor = &source.get(valid).2;
             let donor_nodes = all_pointers(donor);
             let at: &String = node.get(&donor_nodes);
             *target = donor.pointer(at).unwrap().clone();
         }
         Mutation::SpliceSameField(choice) => {
             let field = last_segment(&pointer);
-            let donors: Vec<&Value> = seeds
+            let donors: Vec<&Value> = valid
                 .iter()
                 .flat_map(|(_, _, donor)| {
                     all_pointers(donor)
@@ -322,12 +323,12 @@ fn flow() -> impl Strategy<Value = Flow> {
 }
 
 #[test]
-fn every_seed_observation_plans_successfully() {
-    for (flow, name, seed) in seeds() {
+fn every_valid_observation_plans_successfully() {
+    for (flow, name, observation) in valid_observations() {
         assert!(
-            check_plan(flow, &seed.to_string()).is_some(),
-            "seed {name} does not plan: {:?}",
-            plan_json(flow, &seed.to_string())
+            check_plan(flow, &observation.to_string()).is_some(),
+            "valid/{name} does not plan: {:?}",
+            plan_json(flow, &observation.to_string())
         );
     }
 }
@@ -363,15 +364,15 @@ proptest! {
     }
 
     #[test]
-    fn mutated_seed_observations_plan_or_fail_without_panicking(
-        seed in any::<Index>(),
+    fn mutated_valid_observations_plan_or_fail_without_panicking(
+        pick in any::<Index>(),
         changes in prop::collection::vec((any::<Index>(), mutation()), 1..5),
     ) {
-        let seeds = seeds_cached();
-        let (flow, _, base) = seed.get(seeds);
+        let valid = valid_observations_cached();
+        let (flow, _, base) = pick.get(valid);
         let mut document = base.clone();
         for (node, change) in &changes {
-            apply(&mut document, node, change, seeds);
+            apply(&mut document, node, change, valid);
         }
         check_plan(*flow, &document.to_string());
     }
@@ -381,11 +382,11 @@ proptest! {
         log in discovery_log(),
         cached in any::<bool>(),
     ) {
-        let (_, _, seed) = seeds_cached()
+        let (_, _, succeeded) = valid_observations_cached()
             .iter()
             .find(|(_, name, _)| name == "template/discovery-succeeded.json")
             .unwrap();
-        let mut document = seed.clone();
+        let mut document = succeeded.clone();
         document["discoveryLog"] = Value::from(log);
         if !cached {
             document.as_object_mut().unwrap().remove("templateCaches");
@@ -394,16 +395,16 @@ proptest! {
     }
 
     #[test]
-    fn a_seed_observation_planned_for_another_flow_fails_without_panicking(
-        seed in any::<Index>(),
+    fn a_valid_observation_planned_for_another_flow_fails_without_panicking(
+        pick in any::<Index>(),
         flow in flow(),
     ) {
-        let (_, _, document) = seed.get(seeds_cached());
+        let (_, _, document) = pick.get(valid_observations_cached());
         check_plan(flow, &document.to_string());
     }
 }
 
-fn seeds_cached() -> &'static [(Flow, String, Value)] {
-    static SEEDS: std::sync::OnceLock<Vec<(Flow, String, Value)>> = std::sync::OnceLock::new();
-    SEEDS.get_or_init(seeds)
+fn valid_observations_cached() -> &'static [(Flow, String, Value)] {
+    static VALID: std::sync::OnceLock<Vec<(Flow, String, Value)>> = std::sync::OnceLock::new();
+    VALID.get_or_init(valid_observations)
 }

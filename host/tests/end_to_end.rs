@@ -1,6 +1,6 @@
 //! The operator as a cluster admin installs it: the `aim-engine run` binary in its own process,
-//! authenticated as the Helm chart's ServiceAccount bound to the chart's roles, takes the seed's
-//! Quick Start to Running with routing. Then a platform team ships a custom policy (an AIMPolicy
+//! authenticated as the Helm chart's ServiceAccount bound to the chart's roles, takes the AIMService
+//! guide's Quick Start to Running with routing. Then a platform team ships a custom policy (an AIMPolicy
 //! read from a ConfigMap) and selects it in the runtime config: the new route path appears
 //! without a restart, and the service is Running again once the Gateway accepts it.
 

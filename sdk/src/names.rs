@@ -4,7 +4,7 @@
 /// Longest DNS label (RFC 1123) and label value Kubernetes accepts.
 pub const MAX_LABEL_LENGTH: usize = 63;
 
-/// `MakeRFC1123Compliant`: lowercase, replace runs of characters outside `[a-z0-9.-]` with `-`,
+/// A name Kubernetes accepts: lowercase, replace runs of characters outside `[a-z0-9.-]` with `-`,
 /// trim `-`/`.` at both ends, collapse runs of `-`/`.` to `-`, truncate to 63, trim a trailing `-`
 /// or `.` (a cut just after a `.` would leave a name Kubernetes refuses). The result is empty or
 /// an RFC 1123 subdomain of at most 63 characters.
@@ -34,7 +34,7 @@ pub fn make_rfc1123_compliant(input: &str) -> String {
     truncated.trim_end_matches(['-', '.']).to_string()
 }
 
-/// `SanitizeLabelValue`: replace runs outside `[a-zA-Z0-9._-]` with `_`, trim `_.-` at both ends,
+/// A label value Kubernetes accepts: replace runs outside `[a-zA-Z0-9._-]` with `_`, trim `_.-` at both ends,
 /// truncate to 63, trim trailing `_.-` again, and use `unknown` when nothing is left. Case is kept.
 pub fn sanitize_label_value(input: &str) -> String {
     let is_edge = |c: char| c == '_' || c == '.' || c == '-';

@@ -1,4 +1,4 @@
-//! The AIM CRDs on a real apiserver: every one is served, every seed example is accepted, and the
+//! The AIM CRDs on a real apiserver: every one is served, every guide example is accepted, and the
 //! schema and CEL rules reject bad objects with the CRD's own messages.
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -78,11 +78,11 @@ async fn every_aim_crd_is_established() {
 }
 
 #[tokio::test]
-async fn every_seed_example_is_accepted() {
+async fn every_guide_example_is_accepted() {
     let ns = namespace().await;
-    let services = documents(include_str!("../../api/tests/seed-examples/services.yaml"));
+    let services = documents(include_str!("../../api/tests/guide-examples/services.yaml"));
     let configs = documents(include_str!(
-        "../../api/tests/seed-examples/runtime-configs.yaml"
+        "../../api/tests/guide-examples/runtime-configs.yaml"
     ));
     let mut checked = 0;
     for doc in services.into_iter().chain(configs) {

@@ -1,5 +1,6 @@
-//! The seed's Quick Start end to end on a real apiserver with the operator in-process: from an
-//! image in a real registry to a Running service (the steps are in `aim_tests::quick_start`).
+//! The AIMService guide's Quick Start end to end on a real apiserver with the operator in-process:
+//! from an image in a real registry to a Running service (the steps are in
+//! `aim_tests::quick_start`).
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]

@@ -253,7 +253,7 @@ async fn overrides_no_template_matches_create_a_derived_template_and_the_service
         json!({"model": {"ref": "llama"}, "overrides": {"metric": "throughput", "precision": "fp8"}}),
     )
     .await;
-    // The name of BEHAVIOUR.md's golden vector: the base plus a hash of the overrides.
+    // The derived template's name, written out: the base plus a hash of the overrides.
     let name = "default-testing-llama-3-8b-ovr-5ab7d1be";
     let derived = wait_for(&templates, name, TIMEOUT, |_| true).await.unwrap();
     assert_eq!(

@@ -1,6 +1,6 @@
-//! Reading what a discovery Job printed (BEHAVIOUR.md §7.3): a JSON array of profiles, either the
-//! whole log or the last `[`…`]` slice of it that parses to a non-empty array. Only the first
-//! profile is used; its models become the template's model sources.
+//! Reading what a discovery Job printed: a JSON array of profiles, either the whole log or the last
+//! `[`…`]` slice of it that parses to a non-empty array. Only the first profile is used; its models
+//! become the template's model sources.
 
 use std::collections::BTreeMap;
 

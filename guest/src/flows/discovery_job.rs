@@ -1,6 +1,6 @@
-//! The discovery Job of a template (BEHAVIOUR.md §7.3): the model image run with
-//! `dry-run --format=json`, locked down, with the template's parameters as `AIM_*` variables. Its
-//! name hashes everything that shapes the run, so any change of those starts a new Job.
+//! The discovery Job of a template: the model image run with `dry-run --format=json`, locked down,
+//! with the template's parameters as `AIM_*` variables. Its name hashes everything that shapes the
+//! run, so any change of those starts a new Job.
 
 use aim_api::conditions::{label_values, labels};
 use aim_api::v1alpha1::AIMRuntimeParameters;

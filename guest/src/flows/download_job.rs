@@ -1,5 +1,5 @@
-//! The Job that downloads a model cache's files into its volume (BEHAVIOUR.md §10), with KServe's
-//! storage initializer, as an unprivileged user, then trims the download caches it leaves behind.
+//! The Job that downloads a model cache's files into its volume, with KServe's storage initializer,
+//! as an unprivileged user, then trims the download caches it leaves behind.
 
 use aim_api::conditions::{label_values, labels};
 use k8s_openapi::api::batch::v1::{Job, JobSpec};

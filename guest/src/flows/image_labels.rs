@@ -1,6 +1,5 @@
-//! An AIM image's labels as model metadata (BEHAVIOUR.md §8): `com.amd.aim.*` first, the legacy
-//! `org.amd.silogen.*` second, standard OCI labels, and the recommended deployments templates are
-//! generated from.
+//! An AIM image's labels as model metadata: `com.amd.aim.*` first, the legacy `org.amd.silogen.*`
+//! second, standard OCI labels, and the recommended deployments templates are generated from.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
-//! Pods stuck pulling their image (BEHAVIOUR.md §5.1.4, §7.5.5): which container, and whether the
-//! registry refused the credentials, does not know the image, or failed otherwise.
+//! Pods stuck pulling their image (an InferenceService's, or a discovery Job's): which container,
+//! and whether the registry refused the credentials, does not know the image, or failed otherwise.
 
 use aim_api::conditions::{events, reasons};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};

@@ -1,6 +1,6 @@
-//! Planning for AIMModel and AIMClusterModel (BEHAVIOUR.md §8): have the host read the image's
-//! labels once, turn each recommended deployment into a template the model owns, and report the
-//! model's status from those templates.
+//! Planning for AIMModel and AIMClusterModel: have the host read the image's labels once, turn each
+//! recommended deployment into a template the model owns, and report the model's status from those
+//! templates.
 
 use aim_api::conditions::{AIMTemplateStatusEnum, label_values, labels, reasons, types};
 use aim_api::policy::observation::{ModelObservation, RegistryErrorKind};

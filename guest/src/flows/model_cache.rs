@@ -1,6 +1,6 @@
-//! Planning for AIMModelCache (BEHAVIOUR.md §10, sticky Available per [L]): a volume sized for the
-//! model plus headroom, created once and never resized, and a Job downloading into it once it can
-//! be mounted. An Available cache stays Available after its Job expires.
+//! Planning for AIMModelCache: a volume sized for the model plus headroom, created once and never
+//! resized, and a Job downloading into it once it can be mounted. An Available cache stays
+//! Available after its Job expires.
 
 use aim_api::conditions::{ConditionStatus, events, label_values, labels, reasons, types};
 use aim_api::policy::observation::ModelCacheObservation;

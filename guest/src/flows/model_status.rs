@@ -1,5 +1,5 @@
-//! A model's status (BEHAVIOUR.md §8, `ProjectImageStatus`): what image inspection found, then how
-//! the templates generated from it are doing.
+//! A model's status: what image inspection found, then how the templates generated from it are
+//! doing.
 
 use aim_api::conditions::{
     AIMModelStatusEnum, AIMTemplateStatusEnum, ConditionStatus, events, flow_reasons, reasons,

@@ -1,6 +1,6 @@
-//! The KServe runtime a Ready template provides (BEHAVIOUR.md §5.7): a ServingRuntime for a
-//! namespace template, a ClusterServingRuntime for a cluster template, named after the template,
-//! running the model image with the discovered GPU count.
+//! The KServe runtime a Ready template provides: a ServingRuntime for a namespace template, a
+//! ClusterServingRuntime for a cluster template, named after the template, running the model image
+//! with the discovered GPU count.
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
-//! Planning for AIMServiceTemplate and AIMClusterServiceTemplate (BEHAVIOUR.md §7): run discovery
-//! for the template's profile (at most ten discovery Jobs cluster-wide, shared fairly among
-//! namespaces), offer a KServe runtime once it is Ready, create its template cache when caching is
-//! on, and report its status.
+//! Planning for AIMServiceTemplate and AIMClusterServiceTemplate: run discovery for the template's
+//! profile (at most ten discovery Jobs cluster-wide, shared fairly among namespaces), offer a
+//! KServe runtime once it is Ready, create its template cache when caching is on, and report its
+//! status.
 
 use aim_api::conditions::AIMTemplateStatusEnum;
 use aim_api::policy::observation::TemplateObservation;

@@ -1,6 +1,6 @@
-//! Planning for AIMTemplateCache (BEHAVIOUR.md §9): one model cache per model source of the
-//! template, reusing the best existing cache of the same source and storage class; the status is
-//! the worst of them. On deletion, caches it created that never became Available are removed.
+//! Planning for AIMTemplateCache: one model cache per model source of the template, reusing the
+//! best existing cache of the same source and storage class; the status is the worst of them. On
+//! deletion, caches it created that never became Available are removed.
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,5 @@
-//! What a template's plan is decided from (BEHAVIOUR.md §7.1): the template whichever its
-//! scope, its runtime config, its model's image, whether the cluster has its GPU, and how far its
-//! discovery Job got.
+//! What a template's plan is decided from: the template whichever its scope, its runtime config,
+//! its model's image, whether the cluster has its GPU, and how far its discovery Job got.
 
 use aim_api::conditions::{AIMTemplateStatusEnum, labels};
 use aim_api::policy::observation::TemplateObservation;

@@ -1,7 +1,7 @@
-//! A template's status (BEHAVIOUR.md §7.5): handlers tried in order, the first that applies
-//! decides. Ready is sticky — once discovered, a template stays Ready unless its GPU or image goes.
-//! Until discovery reports a profile (and always, with in-line model sources), the status shows
-//! the profile the spec declares.
+//! A template's status: handlers tried in order, the first that applies decides. Ready is sticky —
+//! once discovered, a template stays Ready unless its GPU or image goes. Until discovery reports a
+//! profile (and always, with in-line model sources), the status shows the profile the spec
+//! declares.
 
 use aim_api::conditions::{
     AIMTemplateStatusEnum, ConditionStatus, events, flow_reasons, reasons, types,

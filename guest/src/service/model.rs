@@ -1,7 +1,7 @@
-//! Which model a service serves (BEHAVIOUR.md §5.1-§5.2, §14.4, §14.17): `model.ref` names an
-//! AIMModel (namespace first) or AIMClusterModel; `model.image` matches models by image, and
-//! when none matches one is created in the scope the runtime config asks for. A cluster model
-//! created for another namespace serves only that namespace (docs/security.md).
+//! Which model a service serves: `model.ref` names an AIMModel (namespace first) or
+//! AIMClusterModel; `model.image` matches models by image, and when none matches one is created in
+//! the scope the runtime config asks for. A cluster model created for another namespace serves only
+//! that namespace (docs/security.md).
 
 use aim_api::conditions::{AIMModelStatusEnum, labels, reasons};
 use aim_api::policy::observation::ServiceObservation;

@@ -1,5 +1,5 @@
-//! The objects a service plan applies besides routing (BEHAVIOUR.md §5.5, §5.7, §14.5, §14.15,
-//! §14.16, §14.19): the InferenceService, its temporary model volume and the template cache.
+//! The objects a service plan applies besides routing: the InferenceService, its temporary model
+//! volume and the template cache.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
-//! HTTP routing of a service (BEHAVIOUR.md §5.6, §5.8): the runtime config's routing overlaid by
-//! the service's, the rendered path, the HTTPRoute, and how far the Gateway has accepted it.
+//! HTTP routing of a service: the runtime config's routing overlaid by the service's, field by
+//! field, the rendered path, the HTTPRoute, and how far the Gateway has accepted it.
 
 use std::collections::BTreeMap;
 

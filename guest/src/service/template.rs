@@ -1,6 +1,6 @@
-//! Which template a service runs (BEHAVIOUR.md §5.1, §5.3, §5.4, §14.12): the one it names, or
-//! the best Ready template for its model; overrides that no template matches produce a derived
-//! template `<base>-ovr-<hash8>`, reused when one with the same spec already exists.
+//! Which template a service runs: the one it names, or the best Ready template for its model;
+//! overrides that no template matches produce a derived template `<base>-ovr-<hash8>`, reused when
+//! one with the same spec already exists.
 
 use aim_api::conditions::{AIMTemplateStatusEnum, labels};
 use aim_api::policy::observation::ServiceObservation;
@@ -381,7 +381,7 @@ fn derive(
     (TemplateResolution::CreatingDerived { name }, object)
 }
 
-/// §5.4: the base spec with the overrides, and the service's env, secrets, resources and caching.
+/// The derived template's spec: the base spec with the overrides, and the service's env, secrets, resources and caching.
 fn derived_spec(
     service: &AIMService,
     base: &ResolvedTemplate,

@@ -1,5 +1,5 @@
-//! The service flow end to end on observations, one behaviour per test, starting from the seed's
-//! Quick Start (`llama-chat` in `ml-team`, image only).
+//! The service flow end to end on observations, one behaviour per test, starting from the
+//! AIMService guide's Quick Start (`llama-chat` in `ml-team`, image only).
 
 use std::collections::BTreeMap;
 
@@ -266,7 +266,7 @@ fn the_best_ready_template_on_the_cluster_gpus_is_selected_and_an_inference_serv
 }
 
 #[test]
-fn a_ready_inference_service_makes_the_service_running_with_the_seed_conditions() {
+fn a_ready_inference_service_makes_the_service_running_with_the_guides_conditions() {
     let mut observation = discovered();
     isvc_ready(&mut observation);
     let (plan, status) = run(&observation);

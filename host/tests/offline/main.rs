@@ -1,6 +1,6 @@
 //! Host tests that need no cluster: the policy runtime (loading, sandbox limits, delegation, the
-//! native and wasm engines), rendering of the examples and the committed CRDs. One binary for all
-//! of them, because each test binary links the whole operator.
+//! native and wasm engines), rendering of the examples and of the user guides' examples, and the
+//! committed CRDs. One binary for all of them, because each test binary links the whole operator.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -12,3 +12,4 @@ mod policy_engine;
 mod policy_loading;
 mod policy_sandbox;
 mod render_examples;
+mod user_guides;

@@ -14,7 +14,8 @@ use aim_engine::policy::{
 use aim_engine::render::output::{Format, format};
 use aim_engine::render::{input, render};
 
-fn policies() -> PolicySet {
+/// The embedded default policy, as `render` uses it.
+pub(super) fn policies() -> PolicySet {
     let runtime = PolicyRuntime::new(RuntimeConfig {
         cache: CacheLocation::Disabled,
         ..RuntimeConfig::default()
@@ -24,7 +25,8 @@ fn policies() -> PolicySet {
     PolicySet::new(None, default, Arc::new(OutputRules::new("aim-system")))
 }
 
-fn repo(path: &str) -> PathBuf {
+/// `path` in the repository.
+pub(super) fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
 }
 

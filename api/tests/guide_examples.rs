@@ -1,5 +1,5 @@
-//! Every YAML example of the seed guides parses into the API types and serializes back without
-//! losing any field it sets.
+//! Every YAML example of the AIMService guide and the runtime configuration guide parses into the
+//! API types and serializes back without losing any field it sets.
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
@@ -51,7 +51,7 @@ fn round_trip<T: DeserializeOwned + Serialize>(document: &Value) {
 
 #[test]
 fn every_service_example_round_trips_without_loss() {
-    let docs = documents(include_str!("seed-examples/services.yaml"));
+    let docs = documents(include_str!("guide-examples/services.yaml"));
     assert_eq!(docs.len(), 14);
     for doc in &docs {
         round_trip::<AIMService>(doc);
@@ -60,13 +60,13 @@ fn every_service_example_round_trips_without_loss() {
 
 #[test]
 fn the_example_status_round_trips_without_loss() {
-    let docs = documents(include_str!("seed-examples/service-status.yaml"));
+    let docs = documents(include_str!("guide-examples/service-status.yaml"));
     round_trip::<AIMServiceStatus>(&docs[0]["status"]);
 }
 
 #[test]
 fn every_runtime_config_example_round_trips_without_loss() {
-    let docs = documents(include_str!("seed-examples/runtime-configs.yaml"));
+    let docs = documents(include_str!("guide-examples/runtime-configs.yaml"));
     assert_eq!(docs.len(), 14);
     for doc in &docs {
         match doc["kind"].as_str() {
@@ -81,7 +81,7 @@ fn every_runtime_config_example_round_trips_without_loss() {
 
 #[test]
 fn omitted_fields_take_the_documented_defaults() {
-    let docs = documents(include_str!("seed-examples/services.yaml"));
+    let docs = documents(include_str!("guide-examples/services.yaml"));
     let quick_start: AIMService = serde_json::from_value(docs[0].clone()).unwrap();
     assert_eq!(quick_start.spec.replicas, 1);
     assert_eq!(quick_start.spec.runtime_config_name, "default");
