@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use aim_api::policy::observation::ImageInspection;
-use aim_api::policy::plan::ImageInspectionRequest;
+use aim_api::policy::observation::{ImageInspection, ModelObservation};
+use aim_api::policy::plan::{ImageInspectionRequest, Plan};
 use aim_api::v1alpha1::{AIMClusterModel, AIMModel, AIMService};
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
@@ -41,9 +41,9 @@ async fn reconcile_namespaced(model: Arc<AIMModel>, ctx: Arc<Context>) -> Result
         snapshot.model_observation(Scoped::Namespaced(&model), &operator_namespace, inspection)
     };
     let subject = PlanSubject::namespaced(namespace.clone());
-    let observation = with_inspection(&ctx, &namespace, &subject, observe).await?;
+    let (observation, plan) = plan_with_inspection(&ctx, &namespace, &subject, observe).await;
     let api = Api::namespaced(ctx.client.clone(), &namespace);
-    pipeline::reconcile(&ctx, &NAMESPACED, &api, model.as_ref(), &observation, None).await
+    pipeline::carry_out(&ctx, &NAMESPACED, &api, model.as_ref(), &observation, plan).await
 }
 
 async fn reconcile_cluster(
@@ -72,17 +72,9 @@ async fn reconcile_cluster(
         namespace: None,
         work_namespace: acting_for.clone(),
     };
-    let observation = with_inspection(&ctx, &namespace, &subject, observe).await?;
+    let (observation, plan) = plan_with_inspection(&ctx, &namespace, &subject, observe).await;
     let api = Api::all(ctx.client.clone());
-    pipeline::reconcile(
-        &ctx,
-        &CLUSTER,
-        &api,
-        model.as_ref(),
-        &observation,
-        acting_for.as_deref(),
-    )
-    .await
+    pipeline::carry_out(&ctx, &CLUSTER, &api, model.as_ref(), &observation, plan).await
 }
 
 /// Services that may use the model `name` of `image` (they name it, resolved to it or ask for its
@@ -105,22 +97,26 @@ fn users_candidates(ctx: &Context, name: &str, image: &str) -> Vec<AIMService> {
         .collect()
 }
 
-/// Plans once without an inspection; when the policy asks for the image's labels, reads them
-/// from the registry (with pull secrets of `secrets_namespace`) and returns the observation to
-/// plan with.
-async fn with_inspection(
+/// Plans once without an inspection; only when the policy asks for the image's labels, reads
+/// them from the registry (with pull secrets of `secrets_namespace`) and plans again with them.
+/// Returns the observation the plan was made from, and the plan.
+async fn plan_with_inspection(
     ctx: &Context,
     secrets_namespace: &str,
     subject: &PlanSubject,
-    observe: impl Fn(Option<ImageInspection>) -> aim_api::policy::observation::ModelObservation,
-) -> Result<aim_api::policy::observation::ModelObservation, Error> {
+    observe: impl Fn(Option<ImageInspection>) -> ModelObservation,
+) -> (ModelObservation, Result<Plan, Error>) {
     let first = observe(None);
-    let plan = ctx.plan(PlanFlow::Model, &first, subject.clone()).await?;
-    match plan.inspect_image {
-        Some(request) => Ok(observe(Some(
-            inspect(ctx, secrets_namespace, &request).await,
-        ))),
-        None => Ok(first),
+    match ctx.plan(PlanFlow::Model, &first, subject.clone()).await {
+        Ok(Plan {
+            inspect_image: Some(request),
+            ..
+        }) => {
+            let inspected = observe(Some(inspect(ctx, secrets_namespace, &request).await));
+            let plan = ctx.plan(PlanFlow::Model, &inspected, subject.clone()).await;
+            (inspected, plan)
+        }
+        plan => (first, plan),
     }
 }
 

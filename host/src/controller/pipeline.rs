@@ -17,6 +17,7 @@ use super::error::Error;
 use super::status::{with_failure, write_status};
 use crate::policy::{PlanFlow, PlanSubject};
 use aim_api::policy::observation::Observation;
+use aim_api::policy::plan::Plan;
 
 /// The shortest wait before a converged object is reconciled again, whatever its plan asks: a
 /// plan saying `requeueAfterSeconds: 0` would otherwise reconcile in a tight loop.
@@ -48,7 +49,23 @@ where
         namespace: subject.namespace(),
         work_namespace: acting_for.map(str::to_owned),
     };
-    let plan = match ctx.plan(flow.plan, observation, plan_subject).await {
+    let plan = ctx.plan(flow.plan, observation, plan_subject).await;
+    carry_out(ctx, flow, api, subject, observation, plan).await
+}
+
+/// Carries out `plan`, made for `subject` from `observation`, or reports why there is none.
+pub async fn carry_out<K>(
+    ctx: &Context,
+    flow: &Flow,
+    api: &Api<K>,
+    subject: &K,
+    observation: &impl Observation,
+    plan: Result<Plan, Error>,
+) -> Result<Action, Error>
+where
+    K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+{
+    let plan = match plan {
         Ok(plan) => plan,
         Err(error) => return Err(report(ctx, flow, api, subject, error).await),
     };
