@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use aim_api::v1alpha1::{AIMModelCache, AIMTemplateCache};
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
-use k8s_openapi::api::storage::v1::StorageClass;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
@@ -75,13 +74,7 @@ async fn reconcile_model_cache(
 /// before the claim is bound. Unknown when the class can't be read.
 async fn volume_binding_mode(ctx: &Context, claims: &[PersistentVolumeClaim]) -> Option<String> {
     let class = claims.first()?.spec.as_ref()?.storage_class_name.clone()?;
-    let classes: Api<StorageClass> = Api::all(ctx.client.clone());
-    classes
-        .get_opt(&class)
-        .await
-        .ok()
-        .flatten()?
-        .volume_binding_mode
+    ctx.binding_modes.of(&ctx.client, &class).await
 }
 
 /// Runs both cache controllers.

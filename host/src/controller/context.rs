@@ -13,6 +13,7 @@ use kube::runtime::reflector::ObjectRef;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
+use super::binding_modes::BindingModes;
 use super::error::Error;
 use super::events::{EventRecorder, Occurrence};
 use super::released_models::ReleasedModels;
@@ -62,6 +63,8 @@ pub struct Context {
     pub shutdown: CancellationToken,
     /// Cluster models deleted services let go of, for the model controller.
     pub released_models: ReleasedModels,
+    /// Storage classes' volume binding modes, read once per class.
+    pub binding_modes: BindingModes,
     events: EventRecorder,
 }
 
@@ -86,6 +89,7 @@ impl Context {
             metrics: Metrics::default(),
             shutdown: CancellationToken::new(),
             released_models: ReleasedModels::default(),
+            binding_modes: BindingModes::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod apply;
 mod backoff;
+mod binding_modes;
 pub mod caches;
 pub mod context;
 mod dependency_index;
