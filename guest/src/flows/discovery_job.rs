@@ -13,6 +13,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::flows::support::label_map;
 use crate::pod_security::{NON_ROOT_USER, restricted_container, restricted_pod};
 use crate::resource_names::{DiscoveryJobKey, discovery_job_name};
+use crate::template_profile::enum_text;
 
 const BACKOFF_LIMIT: i32 = 3;
 const TTL_SECONDS_AFTER_FINISHED: i32 = 60;
@@ -45,11 +46,17 @@ pub struct DiscoveryJobInput<'a> {
 
 impl DiscoveryJobInput<'_> {
     fn metric(&self) -> String {
-        self.runtime.metric.map(enum_text).unwrap_or_default()
+        self.runtime
+            .metric
+            .map(|m| enum_text(&m))
+            .unwrap_or_default()
     }
 
     fn precision(&self) -> String {
-        self.runtime.precision.map(enum_text).unwrap_or_default()
+        self.runtime
+            .precision
+            .map(|p| enum_text(&p))
+            .unwrap_or_default()
     }
 
     fn gpu(&self) -> (&str, i32) {
@@ -164,14 +171,6 @@ fn env_var(name: &str, value: &str) -> EnvVar {
         name: name.to_owned(),
         value: Some(value.to_owned()),
         value_from: None,
-    }
-}
-
-/// The lowercase word an API enum serializes to (`latency`, `fp8`).
-fn enum_text(value: impl serde::Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(text)) => text,
-        _ => String::new(),
     }
 }
 

@@ -111,9 +111,15 @@ fn fresh_call(
 fn answered<T>(reply: Reply<T>) -> Result<(), PolicyError> {
     match reply {
         Reply::Answer(_) => Ok(()),
-        Reply::Unsupported => Err(PolicyError::Incompatible {
-            detail: "the policy does not implement the benchmarked call".to_string(),
-        }),
+        Reply::Unsupported => Err(unsupported()),
+    }
+}
+
+const UNSUPPORTED: &str = "the policy does not implement the benchmarked call";
+
+fn unsupported() -> PolicyError {
+    PolicyError::Incompatible {
+        detail: UNSUPPORTED.to_string(),
     }
 }
 
@@ -134,9 +140,7 @@ fn warm_calls(
         BenchCall::Plan(..) => parts.planner.is_some(),
     };
     if !supported {
-        return Err(PolicyError::Incompatible {
-            detail: "the policy does not implement the benchmarked call".to_string(),
-        });
+        return Err(unsupported());
     }
     // Generous: the loop as a whole must not hit the per-call deadline.
     let limits = PolicyLimits {
@@ -202,7 +206,7 @@ fn time_calls(
             }
         }};
     }
-    let missing = || wasmtime::Error::msg("the policy does not implement the benchmarked call");
+    let missing = || wasmtime::Error::msg(UNSUPPORTED);
     match call {
         BenchCall::Info => time_each!(parts.metadata, |g| g.call_info(&mut *store)),
         BenchCall::RenderPath(request) => {
