@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod controller;
+pub mod observe;
 pub mod operator;
 pub mod policy;
 pub mod render;

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use aim_engine::controller::{NamespaceScope, Watches};
+use aim_engine::controller::{NamespaceScope, Stores};
 use aim_engine::operator::leader::Leadership;
 use aim_tests::helm::{self, Helm, kind_of};
 use aim_tests::{TestEnv, TestNamespace, kubeconfig, paths};
@@ -547,8 +547,8 @@ async fn the_operator_account_fills_every_watch_cache_and_takes_the_lease() {
 
     // A refused list makes its reflector retry for ever, so the caches never fill. (Watches start
     // after the first list; `every_resource_the_operator_may_list_it_may_also_watch` covers them.)
-    let watches = Watches::start(&operator, NamespaceScope::default());
-    let filled = tokio::time::timeout(TIMEOUT, watches.wait_until_ready()).await;
+    let stores = Stores::start(&operator, NamespaceScope::default());
+    let filled = tokio::time::timeout(TIMEOUT, stores.wait_until_ready()).await;
     assert!(
         matches!(filled, Ok(true)),
         "the watch caches did not fill in {TIMEOUT:?} with the chart's RBAC: a list is refused \

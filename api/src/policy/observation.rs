@@ -126,7 +126,8 @@ pub struct TemplateObservation {
     /// Pods of those Jobs: metadata and status (no spec).
     #[serde(default)]
     pub pods: Vec<Pod>,
-    /// Output of the newest succeeded discovery Job's container, read from its log.
+    /// Output of the discovery Job the plan asked for (`readDiscoveryLog`), read from its pod's
+    /// log; absent until a plan asks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery_log: Option<String>,
     /// Discovery Jobs of any template still running in the cluster.

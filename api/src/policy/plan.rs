@@ -31,6 +31,11 @@ pub struct Plan {
     /// Ask the host to read an image's labels from its registry and plan again with the result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inspect_image: Option<ImageInspectionRequest>,
+    /// Ask the host to read the output of a finished discovery Job from its pod's log and plan
+    /// again with it (`discoveryLog` in the template observation). When the host finds no output,
+    /// this plan stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_discovery_log: Option<DiscoveryLogRequest>,
 }
 
 /// One object to apply, and who owns it.
@@ -94,6 +99,14 @@ pub enum EventType {
     Normal,
     /// Something needs attention.
     Warning,
+}
+
+/// A discovery Job whose output the policy needs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoveryLogRequest {
+    /// Name of the Job: one the subject controls, in the namespace its discovery runs in.
+    pub job: String,
 }
 
 /// An image whose labels the policy needs.

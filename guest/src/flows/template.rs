@@ -5,7 +5,7 @@
 
 use aim_api::conditions::AIMTemplateStatusEnum;
 use aim_api::policy::observation::TemplateObservation;
-use aim_api::policy::plan::{Owner, Plan, PlannedObject};
+use aim_api::policy::plan::{DiscoveryLogRequest, Owner, Plan, PlannedObject};
 use aim_api::v1alpha1::{
     AIMServiceTemplateStatus, AIMTemplateCache, AIMTemplateCacheSpec, DEFAULT_GPU_RESOURCE_NAME,
 };
@@ -27,6 +27,22 @@ pub const MAX_ACTIVE_DISCOVERY_JOBS: u32 = 10;
 /// When to look again while discovery waits for a free slot or a Job runs: neither a slot freeing
 /// elsewhere nor a pod stuck pulling its image changes anything this template watches.
 const RECHECK_SECONDS: u32 = 30;
+
+/// The finished discovery Job whose output this plan needs and the observation lacks. Without it
+/// the plan reports the output as unavailable, and stands if the host cannot read it either.
+fn discovery_log_wanted(
+    observation: &TemplateObservation,
+    facts: &TemplateFacts<'_>,
+) -> Option<DiscoveryLogRequest> {
+    match facts.discovery {
+        DiscoveryProgress::Succeeded { job, .. } if observation.discovery_log.is_none() => {
+            Some(DiscoveryLogRequest {
+                job: job.metadata.name.clone()?,
+            })
+        }
+        _ => None,
+    }
+}
 
 /// Plans one template.
 pub fn plan_template(observation: &TemplateObservation) -> Result<Plan, PolicyFailure> {
@@ -69,6 +85,7 @@ pub fn plan_template(observation: &TemplateObservation) -> Result<Plan, PolicyFa
     if facts.discovery_deferred || matches!(facts.discovery, DiscoveryProgress::Running { .. }) {
         plan.requeue_after_seconds = Some(RECHECK_SECONDS);
     }
+    plan.read_discovery_log = discovery_log_wanted(observation, &facts);
     let resolved_runtime_config = facts
         .runtime_config
         .as_ref()

@@ -73,6 +73,7 @@ pub enum DiscoveryProgress<'a> {
     Failed { job: &'a Job },
     /// The Job succeeded; this is what its output said.
     Succeeded {
+        job: &'a Job,
         output: Result<DiscoveryResult, DiscoveryParseError>,
     },
 }
@@ -262,6 +263,7 @@ fn discovery_progress<'a>(
         }
         JobState::Failed => DiscoveryProgress::Failed { job },
         JobState::Succeeded => DiscoveryProgress::Succeeded {
+            job,
             output: observation
                 .discovery_log
                 .as_deref()

@@ -217,7 +217,9 @@ fn decide(
             );
             Status::Failed
         }
-        DiscoveryProgress::Succeeded { output: Err(error) } => {
+        DiscoveryProgress::Succeeded {
+            output: Err(error), ..
+        } => {
             let message = format!("Discovery output could not be used: {error}");
             conditions.set(
                 types::FAILURE,
@@ -248,7 +250,9 @@ fn decide(
             );
             Status::Failed
         }
-        DiscoveryProgress::Succeeded { output: Ok(result) } => {
+        DiscoveryProgress::Succeeded {
+            output: Ok(result), ..
+        } => {
             verdict.model_sources = result.model_sources.clone();
             verdict.profile = Some(result.profile.clone());
             set_ready(conditions, "Model sources discovered", "Discovery complete");

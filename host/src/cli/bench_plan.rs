@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use aim_policy_default::planner::{Flow, plan_json};
 use anyhow::Context;
 
+use crate::observe::Observe;
 use crate::policy::bench::{BenchCall, bench};
 use crate::policy::{
-    CacheLocation, Delegation, PlanFlow, PolicyRuntime, RuntimeConfig, load_default_policy,
+    CacheLocation, Delegation, PolicyRuntime, RuntimeConfig, SubjectKind, load_default_policy,
 };
 use crate::render::input;
 
@@ -53,7 +54,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let policy = load_default_policy(&runtime)?;
     let report = bench(
         &policy,
-        &BenchCall::Plan(PlanFlow::Service, observation.clone()),
+        &BenchCall::Plan(SubjectKind::Service, observation.clone()),
         args.iterations,
         &Delegation::none(),
     )?;

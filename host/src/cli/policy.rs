@@ -19,10 +19,11 @@ use super::policy_diff::{DiffArgs, run_diff};
 use super::policy_new::{NewArgs, WitArgs, run_new, run_wit};
 use super::policy_output;
 use super::policy_test::{TestArgs, run_test};
+use crate::observe::Observe;
 use crate::policy::bench::{BenchCall, BenchReport, bench};
 use crate::policy::{
     CacheLocation, Candidate, DEFAULT_POLICY_WASM, Delegation, Digest, LoadedPolicy, PathRequest,
-    PlanFlow, PolicyInterface, PolicyLimits, PolicyRuntime, RuntimeConfig, SelectionRequest,
+    PolicyInterface, PolicyLimits, PolicyRuntime, RuntimeConfig, SelectionRequest, SubjectKind,
     TemplateScope, interface_name, load_default_policy,
 };
 use crate::render::input;
@@ -416,7 +417,7 @@ fn bench_input(
                 )
             }
             CallName::PlanService => (
-                BenchCall::Plan(PlanFlow::Service, SAMPLE_OBSERVATION.to_owned()),
+                BenchCall::Plan(SubjectKind::Service, SAMPLE_OBSERVATION.to_owned()),
                 format!("built-in sample observation: {SAMPLE_OBSERVATION}"),
             ),
         });
@@ -435,7 +436,7 @@ fn bench_input(
                 format!("{shown} (the service JSON), no path template"),
             )),
             CallName::PlanService => Ok((
-                BenchCall::Plan(PlanFlow::Service, text),
+                BenchCall::Plan(SubjectKind::Service, text),
                 format!("{shown} (the observation JSON)"),
             )),
             CallName::Info | CallName::SelectTemplate => anyhow::bail!(
@@ -460,7 +461,7 @@ fn bench_input(
             let observation = serde_json::to_string(&snapshot.service_observation(service))?;
             let size = observation.len();
             Ok((
-                BenchCall::Plan(PlanFlow::Service, observation),
+                BenchCall::Plan(SubjectKind::Service, observation),
                 format!("the observation of AIMService {name} in {shown} ({size} bytes)"),
             ))
         }

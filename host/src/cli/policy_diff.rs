@@ -16,7 +16,8 @@ use kube::{Api, Client, ResourceExt};
 
 use crate::cluster::policy_source::{SourceRules, fetch_component, limits_of};
 use crate::cluster::registry::RegistryAccess;
-use crate::controller::{NamespaceScope, Watches};
+use crate::controller::{NamespaceScope, Stores};
+use crate::observe::Observe;
 use crate::policy::{
     CacheLocation, Digest, LoadedPolicy, OutputRules, PolicyLimits, PolicyRuntime, PolicySet,
     RuntimeConfig, load_default_policy,
@@ -66,11 +67,10 @@ async fn diff(args: &DiffArgs, limits: PolicyLimits) -> anyhow::Result<ExitCode>
     let client = Client::try_default()
         .await
         .context("connecting to the Kubernetes API")?;
-    let watches = Watches::start(&client, NamespaceScope::new(args.namespaces.clone()));
-    if !watches.wait_until_ready().await {
+    let stores = Stores::start(&client, NamespaceScope::new(args.namespaces.clone()));
+    if !stores.wait_until_ready().await {
         bail!("could not read the cluster's objects");
     }
-    let stores = watches.stores();
     let services = list_services(&client, &args.namespaces).await?;
 
     let mut in_force = InForce {
@@ -84,8 +84,7 @@ async fn diff(args: &DiffArgs, limits: PolicyLimits) -> anyhow::Result<ExitCode>
     let (mut compared, mut changed, mut failed) = (0, 0, 0);
     for service in &services {
         let namespace = service.namespace().unwrap_or_default();
-        let snapshot = stores.snapshot_for(&namespace);
-        let observation = snapshot.service_observation(service);
+        let observation = stores.service_observation(service);
         let selected = observation.runtime_configs.policy_name().map(str::to_owned);
         if args.replaces.is_some() && selected != args.replaces {
             continue;
@@ -93,14 +92,14 @@ async fn diff(args: &DiffArgs, limits: PolicyLimits) -> anyhow::Result<ExitCode>
         compared += 1;
         let name = format!("{namespace}/{}", service.name_any());
         let before = match in_force.set(selected.as_deref()).await {
-            Ok(set) => plan_service(&snapshot, service, &set),
+            Ok(set) => plan_service(&stores, service, &set),
             Err(error) => {
                 failed += 1;
                 println!("AIMService {name}: cannot compare: {error}");
                 continue;
             }
         };
-        let after = plan_service(&snapshot, service, &candidate);
+        let after = plan_service(&stores, service, &candidate);
         let label = selected.as_deref().unwrap_or("default");
         let (text, differs) = compare(&name, (label, "candidate"), &before, &after);
         print!("{text}");

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::pod_rules::PodRulesArgs;
 use crate::cluster::registry::RegistryAccess;
-use crate::controller::{self, NamespaceScope, Settings, Watches};
+use crate::controller::{self, NamespaceScope, Settings, Stores};
 use crate::operator::leader::{self, Leadership};
 use crate::operator::{Metrics, Readiness, api_requests, health, memory_limit, signal};
 use crate::policy::{
@@ -178,9 +178,9 @@ async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
     };
     tracing::info!(operator_namespace = %settings.operator_namespace, %services_in, "aim-engine starting");
 
-    let watches = Watches::start(&client, scope);
+    let stores = Stores::start(&client, scope);
     tokio::select! {
-        filled = watches.wait_until_ready() => {
+        filled = stores.wait_until_ready() => {
             anyhow::ensure!(filled, "the watch caches stopped before they were filled");
         }
         () = signalled.cancelled() => return Ok(ExitCode::SUCCESS),
@@ -207,9 +207,9 @@ async fn operate(args: &Args) -> anyhow::Result<ExitCode> {
 
     // Cancelled by a signal, or on its own when the lease is lost.
     let stop = signalled.child_token();
-    let controllers = controller::run_with(
+    let controllers = controller::run(
         client,
-        watches,
+        stores,
         Arc::new(registry),
         settings,
         args.concurrency,

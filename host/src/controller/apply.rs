@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::context::Context;
-use super::error::Error;
+use super::error::{Error, Request};
 use super::ownership::{self, Existing};
 
 /// Finalizers this operator puts on objects; others' are never touched.
@@ -104,7 +104,7 @@ where
                 }
                 Err(e) => {
                     return Err(Error::kube(
-                        format!("creating {} {}", reference.kind, reference.name),
+                        Request::Create(reference.kind.clone(), reference.name.clone()),
                         e,
                     ));
                 }
@@ -135,7 +135,12 @@ where
         &Patch::Apply(&object),
     )
     .await
-    .map_err(|e| Error::kube(format!("applying {} {}", reference.kind, reference.name), e))?;
+    .map_err(|e| {
+        Error::kube(
+            Request::Apply(reference.kind.clone(), reference.name.clone()),
+            e,
+        )
+    })?;
     Ok(())
 }
 
@@ -172,7 +177,7 @@ async fn read_existing(
             metadata: object.metadata,
         })),
         Err(e) => Err(Error::kube(
-            format!("reading {} {}", reference.kind, reference.name),
+            Request::Read(reference.kind.clone(), reference.name.clone()),
             e,
         )),
     }
@@ -190,7 +195,7 @@ where
         Ok(None) => return Ok(()),
         Err(e) => {
             return Err(Error::kube(
-                format!("reading {} {}", reference.kind, reference.name),
+                Request::Read(reference.kind.clone(), reference.name.clone()),
                 e,
             ));
         }
@@ -218,7 +223,7 @@ where
         // Gone already, or replaced by another object of the same name since it was read.
         Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => Ok(()),
         Err(e) => Err(Error::kube(
-            format!("deleting {} {}", reference.kind, reference.name),
+            Request::Delete(reference.kind.clone(), reference.name.clone()),
             e,
         )),
     }
@@ -321,6 +326,6 @@ where
         &Patch::Merge(&patch),
     )
     .await
-    .map_err(|e| Error::kube("updating finalizers", e))?;
+    .map_err(|e| Error::kube(Request::UpdateFinalizers, e))?;
     Ok(())
 }

@@ -7,27 +7,15 @@ use aim_api::v1alpha1::{AIMModelCache, AIMTemplateCache};
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, ResourceExt};
 
 use super::context::Context;
 use super::dependency_index::Dependency;
 use super::error::Error;
-use super::indexed;
-use super::pipeline::{self, Flow};
+use super::identity::{MODEL_CACHE, TEMPLATE_CACHE};
+use super::pipeline;
 use super::runner;
-use super::tolerant::{self, Decoding};
-use crate::policy::PlanFlow;
-use crate::snapshot::owned_by;
-
-const TEMPLATE_CACHE: Flow = Flow {
-    plan: PlanFlow::TemplateCache,
-    manager: "modelcache-controller",
-};
-const MODEL_CACHE: Flow = Flow {
-    plan: PlanFlow::ModelCache,
-    manager: "modelcache-controller",
-};
+use crate::observe::{Observe, owned_by};
 
 async fn reconcile_template_cache(
     cache: Arc<AIMTemplateCache>,
@@ -36,10 +24,7 @@ async fn reconcile_template_cache(
     let namespace = cache
         .namespace()
         .ok_or_else(|| Error::InvalidObject("a template cache without a namespace".into()))?;
-    let observation = ctx
-        .stores
-        .snapshot_of(&namespace, cache.as_ref())
-        .template_cache_observation(&cache);
+    let observation = ctx.stores.template_cache_observation(&cache);
     let api = Api::namespaced(ctx.client.clone(), &namespace);
     pipeline::reconcile(
         &ctx,
@@ -59,13 +44,8 @@ async fn reconcile_model_cache(
     let namespace = cache
         .namespace()
         .ok_or_else(|| Error::InvalidObject("a model cache without a namespace".into()))?;
-    let snapshot = ctx.stores.snapshot_of(&namespace, cache.as_ref());
-    let binding = volume_binding_mode(
-        &ctx,
-        &owned_by(&snapshot.persistent_volume_claims, cache.as_ref()),
-    )
-    .await;
-    let observation = snapshot.model_cache_observation(&cache, binding);
+    let binding = volume_binding_mode(&ctx, &owned_by(&ctx.stores, cache.as_ref())).await;
+    let observation = ctx.stores.model_cache_observation(&cache, binding);
     let api = Api::namespaced(ctx.client.clone(), &namespace);
     pipeline::reconcile(&ctx, &MODEL_CACHE, &api, cache.as_ref(), &observation, None).await
 }
@@ -78,16 +58,14 @@ async fn volume_binding_mode(ctx: &Context, claims: &[PersistentVolumeClaim]) ->
 }
 
 /// Runs both cache controllers.
-pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
-    let all = watcher::Config::default;
-    let malformed = &ctx.stores.malformed;
-    let (template_caches, index) = indexed::controller_in::<AIMTemplateCache>(
-        &client,
-        ctx.stores.scope.clone(),
-        Decoding::writing_status(malformed, TEMPLATE_CACHE.manager),
-    );
-    let (by_model_cache, by_template, by_cluster_template) = (index.clone(), index.clone(), index);
-    let template_caches = template_caches
+pub async fn run(ctx: Arc<Context>, concurrency: u16) {
+    let index = &ctx.stores.indexes.template_caches;
+    let (by_model_cache, by_template, by_cluster_template) =
+        (index.clone(), index.clone(), index.clone());
+    let template_caches = ctx
+        .stores
+        .template_caches
+        .controller()
         .watches_shared_stream(ctx.stores.model_caches.changes(), move |mc| {
             // A model cache made for a template cache names it; shared ones may serve any.
             match mc.labels().get(aim_api::conditions::labels::TEMPLATE_CACHE) {
@@ -107,14 +85,12 @@ pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
         .watches_shared_stream(ctx.stores.cluster_templates.changes(), move |t| {
             by_cluster_template.dependents(&[Dependency::Template(t.name_any())], None)
         });
-    let model_caches = tolerant::controller::<AIMModelCache>(
-        &client,
-        all(),
-        ctx.stores.scope.clone(),
-        Decoding::writing_status(malformed, MODEL_CACHE.manager),
-    )
-    .owns_shared_stream(ctx.stores.persistent_volume_claims.changes())
-    .owns_shared_stream(ctx.stores.jobs.changes());
+    let model_caches = ctx
+        .stores
+        .model_caches
+        .controller()
+        .owns_shared_stream(ctx.stores.persistent_volume_claims.changes())
+        .owns_shared_stream(ctx.stores.jobs.changes());
     futures::join!(
         runner::run(
             "template-cache",

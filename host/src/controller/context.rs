@@ -20,7 +20,7 @@ use super::released_models::ReleasedModels;
 use super::stores::Stores;
 use crate::cluster::registry::RegistryAccess;
 use crate::operator::Metrics;
-use crate::policy::{MAX_DEADLINE, PlanFlow, PlanSubject, PolicyError, PolicyRegistry};
+use crate::policy::{MAX_DEADLINE, PlanSubject, PolicyError, PolicyRegistry, SubjectKind};
 use aim_api::policy::observation::{Observation, RuntimeConfigs};
 use aim_api::policy::plan::{EventType as PlannedEventType, Plan, PlannedEvent};
 
@@ -107,7 +107,7 @@ impl Context {
     /// and returns the checked plan.
     pub async fn plan(
         &self,
-        flow: PlanFlow,
+        flow: SubjectKind,
         observation: &impl Observation,
         subject: PlanSubject,
     ) -> Result<Plan, Error> {
@@ -141,7 +141,7 @@ impl Context {
     /// blocking thread is left out, so the time is the policy's, not the machine's load.
     async fn evaluate(
         &self,
-        flow: PlanFlow,
+        flow: SubjectKind,
         observation: &impl Observation,
         chosen: Option<&str>,
         subject: PlanSubject,

@@ -1,5 +1,5 @@
 //! Indexes of watched objects by what they depend on (template, model, image, runtime config), kept
-//! up to date from each controller's own watch, so a change to a template or model wakes exactly
+//! up to date from the watch cache of their kind, so a change to a template or model wakes exactly
 //! the objects that use it instead of scanning every one.
 
 use std::collections::{HashMap, HashSet};

@@ -10,9 +10,9 @@ pub enum Error {
     #[error("policy: {0}")]
     Policy(#[from] PolicyError),
     /// The apiserver refused or failed a request.
-    #[error("{action}: {source}")]
+    #[error("{request}: {source}")]
     Kube {
-        action: String,
+        request: Request,
         source: Box<kube::Error>,
     },
     /// The object the reconcile is about is missing something the host needs.
@@ -39,11 +39,36 @@ pub enum Error {
     )]
     PolicyNotAllowed { policy: String, namespace: String },
     /// Fetching, verifying, compiling or testing an AIMPolicy's component failed.
-    #[error("{message}")]
-    PolicySource {
-        reason: &'static str,
-        message: String,
-    },
+    #[error("{0}")]
+    PolicyRefused(String),
+}
+
+/// The request the apiserver refused or failed, as the error message names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    WriteStatus,
+    UpdateFinalizers,
+    /// Reading an object: `(kind, name)`.
+    Read(String, String),
+    Create(String, String),
+    Apply(String, String),
+    Delete(String, String),
+    /// Reading the log of the named discovery Job.
+    DiscoveryLog(String),
+}
+
+impl std::fmt::Display for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::WriteStatus => f.write_str("writing status"),
+            Self::UpdateFinalizers => f.write_str("updating finalizers"),
+            Self::Read(kind, name) => write!(f, "reading {kind} {name}"),
+            Self::Create(kind, name) => write!(f, "creating {kind} {name}"),
+            Self::Apply(kind, name) => write!(f, "applying {kind} {name}"),
+            Self::Delete(kind, name) => write!(f, "deleting {kind} {name}"),
+            Self::DiscoveryLog(job) => write!(f, "reading the log of discovery job {job}"),
+        }
+    }
 }
 
 impl Error {
@@ -58,14 +83,14 @@ impl Error {
             Self::PolicyUnavailable(_) => "PolicyUnavailable",
             Self::NameConflict(_) => "NameConflict",
             Self::PolicyNotAllowed { .. } => "PolicyNotAllowed",
-            Self::PolicySource { reason, .. } => reason,
+            Self::PolicyRefused(_) => "PolicyRefused",
         }
     }
 
-    /// Wraps a client error with what was being done.
-    pub fn kube(action: impl Into<String>, source: kube::Error) -> Self {
+    /// Wraps a client error with the request that failed.
+    pub fn kube(request: Request, source: kube::Error) -> Self {
         Self::Kube {
-            action: action.into(),
+            request,
             source: Box::new(source),
         }
     }

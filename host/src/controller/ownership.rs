@@ -9,16 +9,7 @@ use aim_api::policy::plan::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use serde_json::{Map, Value, json};
 
-/// The field managers of the operator's controllers. An object one of them wrote is the
-/// operator's; anyone else's is not applied over.
-pub const OPERATOR_MANAGERS: [&str; 6] = [
-    "aim-service-controller",
-    "aim-namespace-template-controller",
-    "aim-cluster-template-controller",
-    "aim-image-controller",
-    "aim-cluster-image-controller",
-    "modelcache-controller",
-];
+use super::identity::OPERATOR_MANAGERS;
 
 /// What the operator knows of an object that already exists, from its caches or the apiserver.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -14,8 +14,9 @@ use serde::de::DeserializeOwned;
 use super::apply::{apply_plan, sync_finalizers};
 use super::context::Context;
 use super::error::Error;
+use super::identity::ControllerIdentity;
 use super::status::{with_failure, write_status};
-use crate::policy::{PlanFlow, PlanSubject};
+use crate::policy::PlanSubject;
 use aim_api::policy::observation::Observation;
 use aim_api::policy::plan::Plan;
 
@@ -23,20 +24,12 @@ use aim_api::policy::plan::Plan;
 /// plan saying `requeueAfterSeconds: 0` would otherwise reconcile in a tight loop.
 pub const MIN_REQUEUE: Duration = Duration::from_secs(5);
 
-/// What distinguishes one controller's reconcile from another's.
-pub struct Flow {
-    /// The policy function to call.
-    pub plan: PlanFlow,
-    /// The server-side apply field manager of this controller.
-    pub manager: &'static str,
-}
-
 /// Plans `subject` from `observation` and carries the plan out; `api` addresses the subject.
 /// `acting_for` is the namespace a cluster-scoped subject works in, when not the operator's (a
 /// cluster model created for a namespace, and its templates).
 pub async fn reconcile<K>(
     ctx: &Context,
-    flow: &Flow,
+    identity: &ControllerIdentity,
     api: &Api<K>,
     subject: &K,
     observation: &impl Observation,
@@ -45,18 +38,29 @@ pub async fn reconcile<K>(
 where
     K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
-    let plan_subject = PlanSubject {
+    let plan = ctx
+        .plan(
+            identity.subject,
+            observation,
+            plan_subject(subject, acting_for),
+        )
+        .await;
+    carry_out(ctx, identity, api, subject, observation, plan).await
+}
+
+/// What the checks need to know of `subject`: its namespace, and the one it works in when it is
+/// cluster-scoped and acts for a namespace.
+pub fn plan_subject<K: Resource>(subject: &K, acting_for: Option<&str>) -> PlanSubject {
+    PlanSubject {
         namespace: subject.namespace(),
         work_namespace: acting_for.map(str::to_owned),
-    };
-    let plan = ctx.plan(flow.plan, observation, plan_subject).await;
-    carry_out(ctx, flow, api, subject, observation, plan).await
+    }
 }
 
 /// Carries out `plan`, made for `subject` from `observation`, or reports why there is none.
 pub async fn carry_out<K>(
     ctx: &Context,
-    flow: &Flow,
+    identity: &ControllerIdentity,
     api: &Api<K>,
     subject: &K,
     observation: &impl Observation,
@@ -67,21 +71,21 @@ where
 {
     let plan = match plan {
         Ok(plan) => plan,
-        Err(error) => return Err(report(ctx, flow, api, subject, error).await),
+        Err(error) => return Err(report(ctx, identity, api, subject, error).await),
     };
     let deleting = subject.meta().deletion_timestamp.is_some();
     if !deleting {
         sync_finalizers(api, subject, &plan.finalizers).await?;
     }
-    if let Err(error) = apply_plan(ctx, flow.manager, subject, &plan, observation).await {
-        return Err(report(ctx, flow, api, subject, error).await);
+    if let Err(error) = apply_plan(ctx, identity.manager, subject, &plan, observation).await {
+        return Err(report(ctx, identity, api, subject, error).await);
     }
     if deleting {
         sync_finalizers(api, subject, &plan.finalizers).await?;
         return Ok(Action::await_change());
     }
     if let Some(status) = plan.status.clone() {
-        write_status(api, flow.manager, subject, status).await?;
+        write_status(api, identity.manager, subject, status).await?;
     }
     ctx.publish(subject, &plan.events).await;
     ctx.backoff.reset(&backoff_key(subject));
@@ -103,7 +107,13 @@ fn requeue_after(asked_seconds: Option<u32>, resync: Duration) -> Duration {
 
 /// Shows a failure on the object (Ready False, Failure True, reason = the error's kind) and as a
 /// Warning Event, then hands the error back for backoff.
-async fn report<K>(ctx: &Context, flow: &Flow, api: &Api<K>, subject: &K, error: Error) -> Error
+async fn report<K>(
+    ctx: &Context,
+    identity: &ControllerIdentity,
+    api: &Api<K>,
+    subject: &K,
+    error: Error,
+) -> Error
 where
     K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
@@ -113,7 +123,7 @@ where
         .ok()
         .and_then(|v| v.get("status").cloned());
     let status = with_failure(current, subject.meta().generation, error.reason(), &message);
-    if let Err(write_error) = write_status(api, flow.manager, subject, status).await {
+    if let Err(write_error) = write_status(api, identity.manager, subject, status).await {
         tracing::warn!(object = %key(subject), error = %write_error, "could not report the failure on the status");
     }
     ctx.record(subject, EventType::Warning, error.reason(), &message)

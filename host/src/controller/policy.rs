@@ -22,16 +22,13 @@ use kube::{Api, Client, Resource, ResourceExt};
 use super::apply::sync_finalizers;
 use super::context::Context;
 use super::error::Error;
+use super::identity::POLICY_MANAGER as MANAGER;
 use super::policy_status::{Progress, describe, policy_status};
 use super::runner;
-use super::scope::NamespaceScope;
 use super::status::write_status;
-use super::tolerant::{self, Decoding};
 use crate::cluster::policy_source::{SourceRules, fetch_component, fetch_fixtures, limits_of};
 use crate::policy::{Digest, LoadedPolicy, PolicyError, PolicyLimits, PolicySource};
 use crate::render::fixtures::{CaseOutcome, check_case};
-
-const MANAGER: &str = "aim-policy-controller";
 
 /// How often a policy read from a mounted file is read again: volume contents change without
 /// any API event.
@@ -83,14 +80,8 @@ pub async fn activate_all(ctx: &Arc<Context>) {
 
 /// Watches AIMPolicies and the ConfigMaps of the operator's namespace they read from.
 pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
-    let decoding = Decoding::writing_status(&ctx.stores.malformed, MANAGER);
-    let controller = tolerant::controller::<AIMPolicy>(
-        &client,
-        watcher::Config::default(),
-        NamespaceScope::default(),
-        decoding,
-    );
-    let store = controller.store();
+    let controller = ctx.stores.policies.controller();
+    let store = ctx.stores.policies.clone();
     let maps: Api<ConfigMap> = Api::namespaced(client, &ctx.settings.operator_namespace);
     let controller = controller.watches(maps, watcher::Config::default(), move |map| {
         let name = map.name_any();
@@ -185,10 +176,10 @@ pub async fn reconcile(policy: Arc<AIMPolicy>, ctx: Arc<Context>) -> Result<Acti
         }
         // Sources and fixtures may appear later; retry with backoff (the ConfigMap watch also
         // wakes this policy when its ConfigMaps change).
-        return Err(Error::PolicySource {
-            reason: "PolicyRefused",
-            message: format!("{}: {}", failure.reason, failure.message),
-        });
+        return Err(Error::PolicyRefused(format!(
+            "{}: {}",
+            failure.reason, failure.message
+        )));
     }
     ctx.backoff
         .reset(&super::pipeline::backoff_key(policy.as_ref()));

@@ -1,14 +1,12 @@
 //! Which namespaces' objects the operator acts on: AIMServices, models, templates and caches.
-//! Objects elsewhere are dropped from each controller's own watch before its cache and dependency
-//! index see them, so they are never reconciled; the watches themselves stay cluster-wide (one
-//! connection, not one per namespace), and the shared caches observations read keep every
-//! namespace.
+//! Objects elsewhere are never reconciled (`controller/runner.rs` lets them pass); the watches
+//! stay cluster-wide (one connection per kind, not one per namespace), and the caches observations
+//! read keep every namespace. Cluster-scoped objects are always in scope.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use kube::ResourceExt;
-use kube::runtime::watcher::Event;
 
 /// The namespaces in scope; empty means every namespace.
 #[derive(Debug, Clone, Default)]
@@ -35,18 +33,11 @@ impl NamespaceScope {
         self.0.iter().map(String::as_str)
     }
 
-    fn contains(&self, namespace: Option<&str>) -> bool {
-        self.is_all() || namespace.is_some_and(|n| self.0.contains(n))
-    }
-
-    /// The event if its object is in scope; list boundaries always pass so the cache still
-    /// swaps in each complete relist.
-    pub fn filter<K: ResourceExt>(&self, event: Event<K>) -> Option<Event<K>> {
-        match &event {
-            Event::Apply(object) | Event::InitApply(object) | Event::Delete(object) => self
-                .contains(object.namespace().as_deref())
-                .then_some(event),
-            Event::Init | Event::InitDone => Some(event),
+    /// Whether the operator acts on `object`: cluster-scoped, or in a namespace in scope.
+    pub fn admits<K: ResourceExt>(&self, object: &K) -> bool {
+        match object.namespace() {
+            Some(namespace) => self.is_all() || self.0.contains(&namespace),
+            None => true,
         }
     }
 }
@@ -57,11 +48,11 @@ mod tests {
     use k8s_openapi::api::core::v1::ConfigMap;
     use kube::api::ObjectMeta;
 
-    fn object(namespace: &str) -> ConfigMap {
+    fn object(namespace: Option<&str>) -> ConfigMap {
         ConfigMap {
             metadata: ObjectMeta {
                 name: Some("x".into()),
-                namespace: Some(namespace.into()),
+                namespace: namespace.map(str::to_owned),
                 ..ObjectMeta::default()
             },
             ..ConfigMap::default()
@@ -69,20 +60,18 @@ mod tests {
     }
 
     #[test]
-    fn only_objects_of_listed_namespaces_pass() {
+    fn only_objects_of_listed_namespaces_and_cluster_scoped_ones_are_admitted() {
         let scope = NamespaceScope::new(["team-a".to_owned(), " ".to_owned()]);
         assert!(!scope.is_all());
-        assert!(scope.filter(Event::Apply(object("team-a"))).is_some());
-        assert!(scope.filter(Event::InitApply(object("team-b"))).is_none());
-        assert!(scope.filter(Event::Delete(object("team-b"))).is_none());
-        assert!(scope.filter(Event::<ConfigMap>::Init).is_some());
-        assert!(scope.filter(Event::<ConfigMap>::InitDone).is_some());
+        assert!(scope.admits(&object(Some("team-a"))));
+        assert!(!scope.admits(&object(Some("team-b"))));
+        assert!(scope.admits(&object(None)));
     }
 
     #[test]
     fn no_namespaces_means_all() {
         let scope = NamespaceScope::new(Vec::new());
         assert!(scope.is_all());
-        assert!(scope.filter(Event::Apply(object("anywhere"))).is_some());
+        assert!(scope.admits(&object(Some("anywhere"))));
     }
 }

@@ -3,24 +3,18 @@
 
 use std::sync::Arc;
 
-use aim_api::v1alpha1::{AIMPolicy, AIMService};
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::watcher;
-use kube::{Api, Client, ResourceExt};
+use aim_api::v1alpha1::AIMService;
+use kube::runtime::controller::Action;
+use kube::{Api, ResourceExt};
 
 use super::context::Context;
-use super::dependency_index::{Dependency, DependencyIndex};
+use super::dependency_index::Dependency;
 use super::error::Error;
-use super::pipeline::{self, Flow};
+use super::identity::SERVICE;
+use super::pipeline;
 use super::runner;
 use super::stores::Stores;
-use super::tolerant::{self, Decoding};
-use crate::policy::PlanFlow;
-
-pub(super) const FLOW: Flow = Flow {
-    plan: PlanFlow::Service,
-    manager: "aim-service-controller",
-};
+use crate::observe::Observe;
 
 /// Observe and reconcile one service.
 pub async fn reconcile(service: Arc<AIMService>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -30,25 +24,15 @@ pub async fn reconcile(service: Arc<AIMService>, ctx: Arc<Context>) -> Result<Ac
     if service.metadata.deletion_timestamp.is_some() {
         ctx.released_models.release(&service);
     }
-    let observation = ctx
-        .stores
-        .snapshot_of(&namespace, service.as_ref())
-        .service_observation(&service);
+    let observation = ctx.stores.service_observation(&service);
     let api = Api::namespaced(ctx.client.clone(), &namespace);
-    pipeline::reconcile(&ctx, &FLOW, &api, service.as_ref(), &observation, None).await
+    pipeline::reconcile(&ctx, &SERVICE, &api, service.as_ref(), &observation, None).await
 }
 
-/// Adds the watches that map changes of related objects to the services they affect, through the
-/// index, and runs.
-pub async fn run(
-    controller: Controller<AIMService>,
-    index: Arc<DependencyIndex<AIMService>>,
-    client: Client,
-    ctx: Arc<Context>,
-    concurrency: u16,
-) {
-    let all = watcher::Config::default;
-    let decoding = Decoding::report_only(&ctx.stores.malformed);
+/// Runs the service controller, woken by changes of the objects services depend on (through the
+/// dependency index) and of their children.
+pub async fn run(ctx: Arc<Context>, concurrency: u16) {
+    let index = ctx.stores.indexes.services.clone();
     let lookup = move |dependencies: Vec<Dependency>, namespace: Option<String>| {
         index.dependents(&dependencies, namespace.as_deref())
     };
@@ -66,7 +50,10 @@ pub async fn run(
         lookup,
     );
     let stores = ctx.stores.clone();
-    let controller = controller
+    let controller = ctx
+        .stores
+        .services
+        .controller()
         .owns_shared_stream(ctx.stores.inference_services.changes())
         .owns_shared_stream(ctx.stores.http_routes.changes())
         .owns_shared_stream(ctx.stores.persistent_volume_claims.changes())
@@ -116,17 +103,14 @@ pub async fn run(
         })
         // A policy activated, replaced or removed changes the plans of services whose runtime
         // config names it.
-        .watches_stream(
-            tolerant::triggers::<AIMPolicy>(&client, all(), decoding.clone()),
-            move |p| {
-                configs_naming(&stores, &p.name_any())
-                    .into_iter()
-                    .flat_map(|(config, namespace)| {
-                        by_policy(vec![Dependency::RuntimeConfig(config)], namespace)
-                    })
-                    .collect::<Vec<_>>()
-            },
-        )
+        .watches_shared_stream(ctx.stores.policies.changes(), move |p| {
+            configs_naming(&stores, &p.name_any())
+                .into_iter()
+                .flat_map(|(config, namespace)| {
+                    by_policy(vec![Dependency::RuntimeConfig(config)], namespace)
+                })
+                .collect::<Vec<_>>()
+        })
         // GPU labels decide which templates can be selected; a node change may unblock a service.
         .watches_shared_stream(ctx.stores.nodes.changes(), move |_| {
             by_node(vec![Dependency::NotRunning], None)

@@ -7,7 +7,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
-use super::error::Error;
+use super::error::{Error, Request};
 
 /// Writes `status` to `subject` by server-side apply on the status subresource.
 pub async fn write_status<K>(
@@ -41,7 +41,7 @@ where
         &Patch::Apply(&body),
     )
     .await
-    .map_err(|e| Error::kube("writing status", e))?;
+    .map_err(|e| Error::kube(Request::WriteStatus, e))?;
     Ok(true)
 }
 

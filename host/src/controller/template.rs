@@ -3,33 +3,23 @@
 
 use std::sync::Arc;
 
-use aim_api::conditions::AIMTemplateStatusEnum;
-use aim_api::v1alpha1::{AIMClusterServiceTemplate, AIMServiceTemplate, AIMServiceTemplateStatus};
+use aim_api::policy::plan::Plan;
+use aim_api::v1alpha1::{AIMClusterServiceTemplate, AIMServiceTemplate};
 use k8s_openapi::api::batch::v1::Job;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Resource, ResourceExt};
 
 use super::context::Context;
 use super::dependency_index::Dependency;
-use super::error::Error;
-use super::indexed;
-use super::pipeline::{self, Flow};
+use super::error::{Error, Request};
+use super::identity::{CLUSTER_TEMPLATE, TEMPLATE};
+use super::inputs::plan_with_input;
+use super::pipeline;
 use super::runner;
 use super::stores::Stores;
-use super::tolerant::Decoding;
 use crate::cluster::pod_logs::discovery_log;
-use crate::policy::PlanFlow;
-use crate::snapshot::{Scoped, owned_by, work_namespace};
-
-const NAMESPACED: Flow = Flow {
-    plan: PlanFlow::Template,
-    manager: "aim-namespace-template-controller",
-};
-const CLUSTER: Flow = Flow {
-    plan: PlanFlow::Template,
-    manager: "aim-cluster-template-controller",
-};
+use crate::observe::{Observe, Scoped, owned_by, work_namespace};
 
 async fn reconcile_namespaced(
     template: Arc<AIMServiceTemplate>,
@@ -38,25 +28,19 @@ async fn reconcile_namespaced(
     let namespace = template
         .namespace()
         .ok_or_else(|| Error::InvalidObject("a template without a namespace".into()))?;
-    let mut snapshot = ctx.stores.snapshot_of(&namespace, template.as_ref());
-    snapshot.discovery_load = ctx.stores.discovery_load();
-    let jobs = owned_by(&snapshot.jobs, template.as_ref());
-    let log = discovery_result(&ctx, &namespace, template.status.as_ref(), &jobs).await?;
-    let observation = snapshot.template_observation(
-        Scoped::Namespaced(&template),
-        &ctx.settings.operator_namespace,
-        log,
-    );
+    let observe = |log| {
+        ctx.stores.template_observation(
+            Scoped::Namespaced(&template),
+            &ctx.settings.operator_namespace,
+            log,
+        )
+    };
+    let subject = pipeline::plan_subject(template.as_ref(), None);
+    let fetch = async |plan: &Plan| requested_log(&ctx, &namespace, template.as_ref(), plan).await;
+    let (observation, plan) =
+        plan_with_input(&ctx, TEMPLATE.subject, &subject, observe, fetch).await;
     let api = Api::namespaced(ctx.client.clone(), &namespace);
-    pipeline::reconcile(
-        &ctx,
-        &NAMESPACED,
-        &api,
-        template.as_ref(),
-        &observation,
-        None,
-    )
-    .await
+    pipeline::carry_out(&ctx, &TEMPLATE, &api, template.as_ref(), &observation, plan).await
 }
 
 async fn reconcile_cluster(
@@ -71,67 +55,52 @@ async fn reconcile_cluster(
         .cluster_models
         .get(&ObjectRef::new(&template.spec.common.model_name));
     let namespace = work_namespace(model.as_deref(), operator_namespace);
-    let mut snapshot = ctx.stores.snapshot_of(&namespace, template.as_ref());
-    snapshot.discovery_load = ctx.stores.discovery_load();
-    let jobs = owned_by(&snapshot.jobs, template.as_ref());
-    let log = discovery_result(&ctx, &namespace, template.status.as_ref(), &jobs).await?;
-    let observation =
-        snapshot.template_observation(Scoped::Cluster(&template), operator_namespace, log);
-    let api = Api::all(ctx.client.clone());
+    let observe = |log| {
+        ctx.stores
+            .template_observation(Scoped::Cluster(&template), operator_namespace, log)
+    };
     let acting_for = (namespace != *operator_namespace).then_some(namespace.as_str());
-    pipeline::reconcile(
+    let subject = pipeline::plan_subject(template.as_ref(), acting_for);
+    let fetch = async |plan: &Plan| requested_log(&ctx, &namespace, template.as_ref(), plan).await;
+    let (observation, plan) =
+        plan_with_input(&ctx, CLUSTER_TEMPLATE.subject, &subject, observe, fetch).await;
+    let api = Api::all(ctx.client.clone());
+    pipeline::carry_out(
         &ctx,
-        &CLUSTER,
+        &CLUSTER_TEMPLATE,
         &api,
         template.as_ref(),
         &observation,
-        acting_for,
+        plan,
     )
     .await
 }
 
-/// The log of the newest discovery Job, when it succeeded and the template still needs it (a
-/// Ready template never looks at its Job again).
-async fn discovery_result(
+/// The output of the discovery Job `plan` asks for, read from its pod's log in `namespace`. The
+/// name comes from the policy, so only a Job the template controls is read.
+async fn requested_log<T: Resource<DynamicType = ()>>(
     ctx: &Context,
     namespace: &str,
-    status: Option<&AIMServiceTemplateStatus>,
-    jobs: &[Job],
+    template: &T,
+    plan: &Plan,
 ) -> Result<Option<String>, Error> {
-    if status.is_some_and(|s| s.status == AIMTemplateStatusEnum::Ready) {
+    let Some(request) = &plan.read_discovery_log else {
         return Ok(None);
-    }
-    finished_discovery_log(ctx, namespace, jobs).await
-}
-
-/// The log of the newest discovery Job, when it succeeded.
-async fn finished_discovery_log(
-    ctx: &Context,
-    namespace: &str,
-    jobs: &[Job],
-) -> Result<Option<String>, Error> {
-    let newest = jobs
-        .iter()
-        .max_by_key(|job| job.metadata.creation_timestamp.clone().map(|t| t.0));
-    let Some(job) =
-        newest.filter(|job| job.status.as_ref().and_then(|s| s.succeeded).unwrap_or(0) > 0)
-    else {
+    };
+    let jobs: Vec<Job> = owned_by(&ctx.stores, template);
+    let Some(job) = jobs.iter().find(|job| job.name_any() == request.job) else {
+        tracing::warn!(job = %request.job, "the plan asks for the log of a Job the template does not control; not read");
         return Ok(None);
     };
     discovery_log(&ctx.client, namespace, job)
         .await
-        .map_err(|e| {
-            Error::kube(
-                format!("reading the log of discovery job {}", job.name_any()),
-                e,
-            )
-        })
+        .map_err(|e| Error::kube(Request::DiscoveryLog(job.name_any()), e))
 }
 
 /// Runs both template controllers.
-pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
-    let namespaced = namespaced_controller(&client, &ctx.stores);
-    let cluster = cluster_controller(&client, &ctx.stores);
+pub async fn run(ctx: Arc<Context>, concurrency: u16) {
+    let namespaced = namespaced_controller(&ctx.stores);
+    let cluster = cluster_controller(&ctx.stores);
     futures::join!(
         runner::run(
             "template",
@@ -150,14 +119,12 @@ pub async fn run(client: Client, ctx: Arc<Context>, concurrency: u16) {
     );
 }
 
-fn namespaced_controller(client: &Client, stores: &Stores) -> Controller<AIMServiceTemplate> {
-    let (controller, index) = indexed::controller_in::<AIMServiceTemplate>(
-        client,
-        stores.scope.clone(),
-        Decoding::writing_status(&stores.malformed, NAMESPACED.manager),
-    );
-    let (by_config, by_model, by_node) = (index.clone(), index.clone(), index);
-    controller
+fn namespaced_controller(stores: &Stores) -> Controller<AIMServiceTemplate> {
+    let index = &stores.indexes.templates;
+    let (by_config, by_model, by_node) = (index.clone(), index.clone(), index.clone());
+    stores
+        .templates
+        .controller()
         .owns_shared_stream(stores.jobs.changes())
         .owns_shared_stream(stores.serving_runtimes.changes())
         .watches_shared_stream(stores.runtime_configs.changes(), move |config| {
@@ -177,13 +144,12 @@ fn namespaced_controller(client: &Client, stores: &Stores) -> Controller<AIMServ
         })
 }
 
-fn cluster_controller(client: &Client, stores: &Stores) -> Controller<AIMClusterServiceTemplate> {
-    let (controller, index) = indexed::controller::<AIMClusterServiceTemplate>(
-        client,
-        Decoding::writing_status(&stores.malformed, CLUSTER.manager),
-    );
-    let (by_config, by_model, by_node) = (index.clone(), index.clone(), index);
-    controller
+fn cluster_controller(stores: &Stores) -> Controller<AIMClusterServiceTemplate> {
+    let index = &stores.indexes.cluster_templates;
+    let (by_config, by_model, by_node) = (index.clone(), index.clone(), index.clone());
+    stores
+        .cluster_templates
+        .controller()
         .owns_shared_stream(stores.jobs.changes())
         .owns_shared_stream(stores.cluster_serving_runtimes.changes())
         .watches_shared_stream(stores.cluster_runtime_configs.changes(), move |config| {

@@ -11,15 +11,13 @@ use std::fmt::Debug;
 use futures::{Stream, TryStreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use kube::api::{ApiResource, DynamicObject};
-use kube::runtime::controller::Controller;
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 
+use super::identity::OPERATOR_MANAGERS;
 use super::malformed::Malformed;
-use super::ownership::OPERATOR_MANAGERS;
-use super::scope::NamespaceScope;
 
 /// What a watch needs to report what it cannot decode.
 #[derive(Clone)]
@@ -67,38 +65,6 @@ where
             let decoded = decode_event(event, &resource, cache.as_ref(), &decoding);
             futures::future::ready(Ok(decoded))
         })
-}
-
-/// Objects added, changed or deleted, for [`Controller::owns_stream`] and
-/// [`Controller::watches_stream`].
-pub fn triggers<K>(
-    client: &Client,
-    config: watcher::Config,
-    decoding: Decoding,
-) -> impl Stream<Item = Result<K, watcher::Error>> + Send + 'static
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-{
-    watch(client, config, None, decoding).touched_objects()
-}
-
-/// A controller for every `K` matching `config` in `scope`, its own watch decoding object by
-/// object. Objects outside the scope never reach its cache.
-pub fn controller<K>(
-    client: &Client,
-    config: watcher::Config,
-    scope: NamespaceScope,
-    decoding: Decoding,
-) -> Controller<K>
-where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-{
-    let (reader, writer) = reflector::store::<K>();
-    let objects = watch(client, config, Some(reader.clone()), decoding)
-        .try_filter_map(move |event| futures::future::ready(Ok(scope.filter(event))))
-        .reflect(writer)
-        .applied_objects();
-    Controller::for_stream(objects, reader)
 }
 
 /// One watch event with its object decoded as `K`; `None` when there is nothing to pass on.
@@ -223,6 +189,7 @@ fn writers(entries: Vec<ManagedFieldsEntry>) -> Vec<ManagedFieldsEntry> {
 mod tests {
     use super::*;
     use aim_api::v1alpha1::AIMService;
+    use kube::runtime::reflector;
     use serde_json::json;
 
     fn object(spec: serde_json::Value) -> DynamicObject {

@@ -1,20 +1,20 @@
 //! One watch cache: a reflector's store, filled by a watch that decodes object by object, and the
-//! changes made to it, passed on only once the store holds them. Controllers trigger on these
-//! changes instead of watching the kind a second time. With a second watch, a re-list after a
-//! broken watch (an apiserver restart) triggered reconciles before the cache had caught up, and
-//! they planned from stale children until the next resync; now every kind is also watched once.
+//! changes made to it, passed on only once the store holds them. Every kind is watched once: each
+//! controller runs on its kind's cache and triggers on the changes of the caches of related kinds,
+//! so a reconcile never starts before the caches it reads have the change that started it.
 
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
+use kube::runtime::controller::Controller;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use super::malformed::Malformed;
+use super::dependency_index::{DependencyIndex, Dependent};
 use super::tolerant::{self, Decoding};
 
 /// What happened to one object of the cache.
@@ -60,29 +60,25 @@ where
         + Sync
         + 'static,
 {
-    /// Starts the watch of every `K` matching `config` on the current runtime.
-    pub fn start(client: &Client, config: watcher::Config, malformed: &Malformed) -> Self {
-        Self::start_trimmed(client, config, malformed, |_| {})
-    }
-
-    /// [`WatchCache::start`], with `trim` taking out of each object what nobody reads before
-    /// the cache keeps it.
-    pub fn start_trimmed(
-        client: &Client,
-        config: watcher::Config,
-        malformed: &Malformed,
-        trim: fn(&mut K),
-    ) -> Self {
+    /// Starts the watch of every `K` in the cluster as `watch` says, on the current runtime.
+    pub fn start(client: &Client, watch: Watch<K>) -> Self {
+        let Watch {
+            config,
+            decoding,
+            trim,
+            observer,
+        } = watch;
         let (store, writer) = reflector::store::<K>();
         let subscribers: Subscribers<K> = Arc::default();
-        let events = tolerant::watch(
-            client,
-            config,
-            Some(store.clone()),
-            Decoding::report_only(malformed),
-        )
-        .modify(trim)
-        .reflect(writer);
+        let events = tolerant::watch(client, config, Some(store.clone()), decoding)
+            .modify(trim)
+            .map_ok(move |event| {
+                if let Some(observe) = &observer {
+                    observe(&event);
+                }
+                event
+            })
+            .reflect(writer);
         let (reader, fan_out) = (store.clone(), subscribers.clone());
         tokio::spawn(async move {
             let mut events = std::pin::pin!(events);
@@ -99,6 +95,45 @@ where
     }
 }
 
+/// How a [`WatchCache`] watches its kind.
+pub struct Watch<K> {
+    config: watcher::Config,
+    decoding: Decoding,
+    trim: fn(&mut K),
+    observer: Option<Observer<K>>,
+}
+
+/// Sees every watch event before the store applies it (a dependency index).
+type Observer<K> = Box<dyn Fn(&watcher::Event<K>) + Send + Sync>;
+
+impl<K> Watch<K> {
+    /// Every object matching `config`; what does not decode is reported as `decoding` says.
+    pub fn of(config: watcher::Config, decoding: Decoding) -> Self {
+        Watch {
+            config,
+            decoding,
+            trim: |_| {},
+            observer: None,
+        }
+    }
+
+    /// Takes out of each object what nobody reads before the cache keeps it.
+    pub fn trimmed(self, trim: fn(&mut K)) -> Self {
+        Watch { trim, ..self }
+    }
+
+    /// Keeps `index` up to date with the cache.
+    pub fn indexed(self, index: Arc<DependencyIndex<K>>) -> Self
+    where
+        K: Dependent + 'static,
+    {
+        Watch {
+            observer: Some(Box::new(move |event| index.observe(event))),
+            ..self
+        }
+    }
+}
+
 impl<K> WatchCache<K>
 where
     K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
@@ -108,15 +143,44 @@ where
     /// `Controller::watches_shared_stream`. Nothing is dropped: a slow subscriber's backlog
     /// waits for it.
     pub fn changes(&self) -> impl Stream<Item = Arc<K>> + Send + 'static {
+        self.subscribe(true)
+    }
+
+    /// A controller of the cached objects, triggered by every object the cache holds when it
+    /// starts, then by each one added or changed (and each again after a re-list), once the store
+    /// has it.
+    pub fn controller(&self) -> Controller<K>
+    where
+        K: DeserializeOwned + std::fmt::Debug,
+    {
+        Controller::for_shared_stream(self.subscribe(false), self.store.clone())
+    }
+
+    /// Changes as [`Self::changes`]; for a controller (`with_deleted` false), every object held
+    /// now first, as its own watch's first list would have.
+    fn subscribe(&self, with_deleted: bool) -> impl Stream<Item = Arc<K>> + Send + 'static {
         let (sender, receiver) = mpsc::unbounded_channel();
-        lock(&self.subscribers).push(sender);
+        {
+            // Under the lock, so no change is missed between the replay and the subscription
+            // (one may come twice, which only triggers a reconcile twice).
+            let mut subscribers = lock(&self.subscribers);
+            if !with_deleted {
+                for object in self.store.state() {
+                    let _ = sender.send(Change::Stored(ObjectRef::from_obj(object.as_ref())));
+                }
+            }
+            subscribers.push(sender);
+        }
         let store = self.store.clone();
         futures::stream::unfold(receiver, move |mut receiver| {
             let store = store.clone();
             async move {
                 loop {
                     match receiver.recv().await? {
-                        Change::Deleted(object) => return Some((object, receiver)),
+                        Change::Deleted(object) if with_deleted => {
+                            return Some((object, receiver));
+                        }
+                        Change::Deleted(_) => {}
                         // Gone again since: its deletion follows.
                         Change::Stored(key) => {
                             if let Some(object) = store.get(&key) {

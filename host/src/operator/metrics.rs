@@ -12,7 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::policy::{CacheOutcome, LoadReport, PlanFlow};
+use crate::policy::{CacheOutcome, LoadReport, SubjectKind};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReconcileLabels {
@@ -192,7 +192,7 @@ impl Metrics {
     pub fn policy_evaluation(
         &self,
         policy: Option<&str>,
-        flow: PlanFlow,
+        flow: SubjectKind,
         result: &'static str,
         took: Duration,
     ) {
@@ -255,7 +255,7 @@ impl Metrics {
 }
 
 /// `plan-template-cache` -> `template-cache`: the flow without the WIT function prefix.
-fn flow_label(flow: PlanFlow) -> &'static str {
+fn flow_label(flow: SubjectKind) -> &'static str {
     let function = flow.function();
     function.strip_prefix("plan-").unwrap_or(function)
 }
@@ -271,7 +271,7 @@ mod tests {
         metrics.reconcile("model", Some("ApplyFailed"), Duration::from_millis(3));
         metrics.policy_evaluation(
             None,
-            PlanFlow::TemplateCache,
+            SubjectKind::TemplateCache,
             "ok",
             Duration::from_millis(1),
         );
@@ -294,7 +294,7 @@ mod tests {
 
     #[test]
     fn every_flow_has_a_short_label() {
-        let labels: Vec<_> = PlanFlow::ALL.into_iter().map(flow_label).collect();
+        let labels: Vec<_> = SubjectKind::ALL.into_iter().map(flow_label).collect();
         assert_eq!(
             labels,
             [

@@ -11,7 +11,7 @@ use super::delegation::Delegation;
 use super::engine::deadline_ticks;
 use super::error::PolicyError;
 use super::limits::PolicyLimits;
-use super::loaded::{LoadedPolicy, PlanFlow, Reply};
+use super::loaded::{LoadedPolicy, Reply, SubjectKind};
 use super::sandbox::CallState;
 
 /// The call to measure.
@@ -20,7 +20,7 @@ pub enum BenchCall {
     Info,
     RenderPath(PathRequest),
     SelectTemplate(SelectionRequest),
-    Plan(PlanFlow, String),
+    Plan(SubjectKind, String),
 }
 
 /// Median and 99th percentile of a set of timings.
@@ -219,11 +219,11 @@ fn time_calls(
         }
         BenchCall::Plan(flow, observation) => {
             time_each!(parts.planner.ok_or_else(missing)?, |g| match flow {
-                PlanFlow::Service => g.call_plan_service(&mut *store, observation),
-                PlanFlow::Template => g.call_plan_template(&mut *store, observation),
-                PlanFlow::Model => g.call_plan_model(&mut *store, observation),
-                PlanFlow::TemplateCache => g.call_plan_template_cache(&mut *store, observation),
-                PlanFlow::ModelCache => g.call_plan_model_cache(&mut *store, observation),
+                SubjectKind::Service => g.call_plan_service(&mut *store, observation),
+                SubjectKind::Template => g.call_plan_template(&mut *store, observation),
+                SubjectKind::Model => g.call_plan_model(&mut *store, observation),
+                SubjectKind::TemplateCache => g.call_plan_template_cache(&mut *store, observation),
+                SubjectKind::ModelCache => g.call_plan_model_cache(&mut *store, observation),
             })
         }
     }

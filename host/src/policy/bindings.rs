@@ -9,7 +9,7 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
 });
 
-pub use aim::policy::types::PlanFlow as PlanFlowWit;
+pub use aim::policy::types::PlanFlow;
 pub use aim::policy::types::PolicyError as WitPolicyError;
 pub use aim::policy::types::{
     Candidate, Overrides, PathRequest, PolicyInterface, Rejection, Selection, SelectionReason,

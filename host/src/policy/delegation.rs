@@ -13,12 +13,12 @@
 use std::sync::Arc;
 
 use super::bindings::{
-    PathRequest, PlanFlowWit, PolicyInterface, Selection, SelectionRequest, WitPolicyError, custom,
+    PathRequest, PlanFlow, PolicyInterface, Selection, SelectionRequest, WitPolicyError, custom,
     defaults,
 };
 use super::bounds::CallBounds;
 use super::error::PolicyError;
-use super::loaded::{LoadedPolicy, PlanFlow, Reply};
+use super::loaded::{LoadedPolicy, Reply, SubjectKind};
 use super::sandbox::CallState;
 use super::trail::{Trail, traced};
 
@@ -172,13 +172,13 @@ impl defaults::Host for CallState {
 
     fn plan(
         &mut self,
-        flow: PlanFlowWit,
+        flow: PlanFlow,
         observation: String,
     ) -> wasmtime::Result<Result<String, WitPolicyError>> {
         let Some(default) = self.delegation.default_policy().cloned() else {
             return Ok(Err(WitPolicyError::Unsupported));
         };
-        let flow = PlanFlow::from(flow);
+        let flow = SubjectKind::from(flow);
         let nested = self.delegation.nested(None);
         let reply = traced(
             nested.trail.as_ref(),

@@ -11,7 +11,7 @@ use wasmtime::Engine;
 use wasmtime::component::InstancePre;
 
 use super::bindings::{
-    METADATA_EXPORT, PATHS_EXPORT, PLANNER_EXPORT, PathRequest, PlanFlowWit, PolicyInfo,
+    METADATA_EXPORT, PATHS_EXPORT, PLANNER_EXPORT, PathRequest, PlanFlow, PolicyInfo,
     PolicyInterface, SELECTION_EXPORT, Selection, SelectionRequest, WitPolicyError, metadata,
     paths, planner, selection,
 };
@@ -27,7 +27,7 @@ use super::sandbox::CallState;
 
 /// The planner entry points, one per reconciled kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PlanFlow {
+pub enum SubjectKind {
     Service,
     Template,
     Model,
@@ -35,35 +35,35 @@ pub enum PlanFlow {
     ModelCache,
 }
 
-impl PlanFlow {
-    pub const ALL: [PlanFlow; 5] = [
-        PlanFlow::Service,
-        PlanFlow::Template,
-        PlanFlow::Model,
-        PlanFlow::TemplateCache,
-        PlanFlow::ModelCache,
+impl SubjectKind {
+    pub const ALL: [SubjectKind; 5] = [
+        SubjectKind::Service,
+        SubjectKind::Template,
+        SubjectKind::Model,
+        SubjectKind::TemplateCache,
+        SubjectKind::ModelCache,
     ];
 
     /// The WIT function name.
     pub fn function(self) -> &'static str {
         match self {
-            PlanFlow::Service => "plan-service",
-            PlanFlow::Template => "plan-template",
-            PlanFlow::Model => "plan-model",
-            PlanFlow::TemplateCache => "plan-template-cache",
-            PlanFlow::ModelCache => "plan-model-cache",
+            SubjectKind::Service => "plan-service",
+            SubjectKind::Template => "plan-template",
+            SubjectKind::Model => "plan-model",
+            SubjectKind::TemplateCache => "plan-template-cache",
+            SubjectKind::ModelCache => "plan-model-cache",
         }
     }
 }
 
-impl From<PlanFlowWit> for PlanFlow {
-    fn from(flow: PlanFlowWit) -> Self {
+impl From<PlanFlow> for SubjectKind {
+    fn from(flow: PlanFlow) -> Self {
         match flow {
-            PlanFlowWit::Service => PlanFlow::Service,
-            PlanFlowWit::Template => PlanFlow::Template,
-            PlanFlowWit::Model => PlanFlow::Model,
-            PlanFlowWit::TemplateCache => PlanFlow::TemplateCache,
-            PlanFlowWit::ModelCache => PlanFlow::ModelCache,
+            PlanFlow::Service => SubjectKind::Service,
+            PlanFlow::Template => SubjectKind::Template,
+            PlanFlow::Model => SubjectKind::Model,
+            PlanFlow::TemplateCache => SubjectKind::TemplateCache,
+            PlanFlow::ModelCache => SubjectKind::ModelCache,
         }
     }
 }
@@ -325,7 +325,7 @@ impl LoadedPolicy {
     /// [`super::PolicySet::plan`] for the checked form.
     pub fn plan_raw(
         &self,
-        flow: PlanFlow,
+        flow: SubjectKind,
         observation: &str,
         delegation: &Delegation,
     ) -> Result<Reply<String>, PolicyError> {
@@ -335,11 +335,13 @@ impl LoadedPolicy {
         let answer = call(&self.target(delegation), |store, instance| {
             let guest = planner.load(&mut *store, instance)?;
             match flow {
-                PlanFlow::Service => guest.call_plan_service(&mut *store, observation),
-                PlanFlow::Template => guest.call_plan_template(&mut *store, observation),
-                PlanFlow::Model => guest.call_plan_model(&mut *store, observation),
-                PlanFlow::TemplateCache => guest.call_plan_template_cache(&mut *store, observation),
-                PlanFlow::ModelCache => guest.call_plan_model_cache(&mut *store, observation),
+                SubjectKind::Service => guest.call_plan_service(&mut *store, observation),
+                SubjectKind::Template => guest.call_plan_template(&mut *store, observation),
+                SubjectKind::Model => guest.call_plan_model(&mut *store, observation),
+                SubjectKind::TemplateCache => {
+                    guest.call_plan_template_cache(&mut *store, observation)
+                }
+                SubjectKind::ModelCache => guest.call_plan_model_cache(&mut *store, observation),
             }
         })?;
         reply(answer)

@@ -51,7 +51,7 @@ pub use error::PolicyError;
 pub use limits::{
     DEFAULT_DEADLINE, DEFAULT_MEMORY_BYTES, MAX_DEADLINE, MAX_MEMORY_BYTES, PolicyLimits,
 };
-pub use loaded::{LoadReport, LoadedPolicy, PlanFlow, Reply, interface_name};
+pub use loaded::{LoadReport, LoadedPolicy, Reply, SubjectKind, interface_name};
 pub use native::PolicyEngine;
 pub use registry::{PolicyRegistry, PolicySource, ReloadFailure};
 pub use runtime::{

@@ -7,7 +7,7 @@ use aim_policy_default::PolicyFailure;
 use aim_policy_default::planner::{Flow, plan_json};
 
 use super::error::PolicyError;
-use super::loaded::PlanFlow;
+use super::loaded::SubjectKind;
 
 /// How the embedded default policy runs (`aim-engine run --policy-engine`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -20,13 +20,13 @@ pub enum PolicyEngine {
 }
 
 /// Plans `flow` with the natively compiled default policy; the plan is unchecked.
-pub(super) fn plan(flow: PlanFlow, observation: &str) -> Result<String, PolicyError> {
+pub(super) fn plan(flow: SubjectKind, observation: &str) -> Result<String, PolicyError> {
     let flow = match flow {
-        PlanFlow::Service => Flow::Service,
-        PlanFlow::Template => Flow::Template,
-        PlanFlow::Model => Flow::Model,
-        PlanFlow::TemplateCache => Flow::TemplateCache,
-        PlanFlow::ModelCache => Flow::ModelCache,
+        SubjectKind::Service => Flow::Service,
+        SubjectKind::Template => Flow::Template,
+        SubjectKind::Model => Flow::Model,
+        SubjectKind::TemplateCache => Flow::TemplateCache,
+        SubjectKind::ModelCache => Flow::ModelCache,
     };
     match std::panic::catch_unwind(|| plan_json(flow, observation)) {
         Ok(Ok(plan)) => Ok(plan),
@@ -46,7 +46,7 @@ mod tests {
 
     #[test]
     fn an_observation_of_another_version_is_invalid_input_as_in_wasm() {
-        let error = plan(PlanFlow::Service, r#"{"apiVersion":"v0"}"#);
+        let error = plan(SubjectKind::Service, r#"{"apiVersion":"v0"}"#);
         assert!(
             matches!(error, Err(PolicyError::InvalidInput { .. })),
             "{error:?}"

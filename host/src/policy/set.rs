@@ -12,7 +12,7 @@ use super::bindings::{PathRequest, PolicyInterface, Selection, SelectionRequest}
 use super::checks::{OutputRules, PlanSubject, check_plan};
 use super::delegation::Delegation;
 use super::error::PolicyError;
-use super::loaded::{LoadedPolicy, PlanFlow, Reply};
+use super::loaded::{LoadedPolicy, Reply, SubjectKind};
 use super::native::{self, PolicyEngine};
 use super::trail::{Trail, traced};
 
@@ -84,7 +84,7 @@ impl PolicySet {
     /// Plans `flow` for `subject` and returns the checked plan document.
     pub fn plan(
         &self,
-        flow: PlanFlow,
+        flow: SubjectKind,
         observation: &str,
         subject: &PlanSubject,
     ) -> Result<Value, PolicyError> {

@@ -12,8 +12,9 @@ use aim_api::policy::plan::Plan;
 use aim_api::v1alpha1::AIMService;
 use kube::ResourceExt;
 
+use crate::observe::{ClusterView, Observe};
 use crate::policy::{
-    PlanFlow, PlanSubject, PolicyCall, PolicyError, PolicyInterface, PolicySet, interface_name,
+    PlanSubject, PolicyCall, PolicyError, PolicyInterface, PolicySet, SubjectKind, interface_name,
 };
 use crate::snapshot::ClusterSnapshot;
 
@@ -92,13 +93,13 @@ pub fn render_service(
     }
 }
 
-/// Plans one service of `snapshot` with `policies`.
+/// Plans one service of `view` with `policies`.
 pub fn plan_service(
-    snapshot: &ClusterSnapshot,
+    view: &impl ClusterView,
     service: &AIMService,
     policies: &PolicySet,
 ) -> Result<Plan, PolicyError> {
-    let observation = snapshot.service_observation(service);
+    let observation = view.service_observation(service);
     let document =
         serde_json::to_string(&observation).map_err(|error| PolicyError::OutputInvalid {
             detail: format!("observation could not be encoded: {error}"),
@@ -107,7 +108,7 @@ pub fn plan_service(
         namespace: service.namespace(),
         work_namespace: None,
     };
-    let checked = policies.plan(PlanFlow::Service, &document, &subject)?;
+    let checked = policies.plan(SubjectKind::Service, &document, &subject)?;
     serde_json::from_value(checked).map_err(|error| PolicyError::OutputInvalid {
         detail: format!("plan does not match the plan schema: {error}"),
     })

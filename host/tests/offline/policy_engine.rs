@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::support::{SERVICE_OBSERVATION, default_policy, rules, runtime, subject};
-use aim_engine::policy::{PlanFlow, PolicyEngine, PolicyError, PolicyRegistry};
+use aim_engine::policy::{PolicyEngine, PolicyError, PolicyRegistry, SubjectKind};
 
 #[test]
 fn the_native_default_policy_plans_what_the_wasm_one_plans() {
@@ -14,7 +14,7 @@ fn the_native_default_policy_plans_what_the_wasm_one_plans() {
     let plan = |registry: &PolicyRegistry| {
         registry
             .active()
-            .plan(PlanFlow::Service, SERVICE_OBSERVATION, &subject())
+            .plan(SubjectKind::Service, SERVICE_OBSERVATION, &subject())
             .unwrap()
     };
     assert_eq!(plan(&native), plan(&wasm));
@@ -26,7 +26,7 @@ fn the_native_engine_answers_for_any_policy_name_with_the_default_policy() {
         .with_engine(PolicyEngine::Native);
     let set = native.for_policy(Some("team-routes")).unwrap();
     let error = set
-        .plan(PlanFlow::Service, r#"{"apiVersion":"v0"}"#, &subject())
+        .plan(SubjectKind::Service, r#"{"apiVersion":"v0"}"#, &subject())
         .unwrap_err();
     assert!(
         matches!(error, PolicyError::InvalidInput { .. }),

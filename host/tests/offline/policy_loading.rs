@@ -12,8 +12,8 @@ use crate::support::{
     hostile_policy_wasm, path_request, rules, runtime, subject, wrong_signature_component,
 };
 use aim_engine::policy::{
-    CacheLocation, CacheOutcome, Digest, PlanFlow, PolicyError, PolicyInterface, PolicyLimits,
-    PolicyRegistry, PolicyRuntime, PolicySource, RuntimeConfig,
+    CacheLocation, CacheOutcome, Digest, PolicyError, PolicyInterface, PolicyLimits,
+    PolicyRegistry, PolicyRuntime, PolicySource, RuntimeConfig, SubjectKind,
 };
 
 #[test]
@@ -98,7 +98,7 @@ fn the_default_policy_plans_a_service_and_the_plan_passes_the_output_checks() {
     let registry = PolicyRegistry::with_default_policy(runtime(), default_policy(), rules());
     let plan = registry
         .active()
-        .plan(PlanFlow::Service, SERVICE_OBSERVATION, &subject())
+        .plan(SubjectKind::Service, SERVICE_OBSERVATION, &subject())
         .unwrap();
     assert_eq!(plan["apiVersion"], "aim.silogen.ai/plan/v1");
 }

@@ -11,8 +11,8 @@ use crate::support::{
     sleepy_info_policy_wasm, subject,
 };
 use aim_engine::policy::{
-    CacheLocation, Delegation, LoadedPolicy, PlanFlow, PolicyError, PolicyInterface, PolicyLimits,
-    PolicyRuntime, PolicySet, RuntimeConfig,
+    CacheLocation, Delegation, LoadedPolicy, PolicyError, PolicyInterface, PolicyLimits,
+    PolicyRuntime, PolicySet, RuntimeConfig, SubjectKind,
 };
 use serde_json::Value;
 
@@ -25,7 +25,7 @@ fn hostile_set(limits: PolicyLimits) -> PolicySet {
 }
 
 fn plan(set: &PolicySet, subject_name: &str) -> Result<Value, PolicyError> {
-    set.plan(PlanFlow::Service, &observation(subject_name), &subject())
+    set.plan(SubjectKind::Service, &observation(subject_name), &subject())
 }
 
 /// After any failure the same policy and the default both still answer.
@@ -192,7 +192,7 @@ fn a_call_the_policy_answers_unsupported_falls_back_to_the_default() {
     let set = hostile_set(PolicyLimits::default());
     // The hostile planner answers `unsupported` for templates, so the default plans instead;
     // this observation is too sparse for it, and only the default says so as invalid input.
-    match set.plan(PlanFlow::Template, &observation("anything"), &subject()) {
+    match set.plan(SubjectKind::Template, &observation("anything"), &subject()) {
         Ok(plan) => assert_eq!(plan["apiVersion"], "aim.silogen.ai/plan/v1"),
         Err(error) => assert!(
             matches!(error, PolicyError::InvalidInput { .. }),
@@ -298,7 +298,7 @@ fn runtime_with_budget(budget: usize) -> std::sync::Arc<PolicyRuntime> {
 fn plan_alone(policy: &LoadedPolicy, behaviour: &str) -> Result<(), PolicyError> {
     policy
         .plan_raw(
-            PlanFlow::Service,
+            SubjectKind::Service,
             &observation(behaviour),
             &Delegation::none(),
         )

@@ -43,7 +43,7 @@ impl Operator {
             args,
             cache_home: dir.path().to_owned(),
             log: dir.path().join("operator.log"),
-            log_level: "info".to_owned(),
+            log_level: std::env::var("AIM_DEBUG_LOG").unwrap_or_else(|_| "info".to_owned()),
         })
         .await
         .expect("starting aim-engine run");

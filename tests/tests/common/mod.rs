@@ -6,10 +6,12 @@ use std::sync::{Arc, OnceLock};
 
 use aim_api::v1alpha1::AIMService;
 use aim_engine::cluster::registry::RegistryAccess;
-use aim_engine::controller::{self, Settings};
+use aim_engine::controller::{self, NamespaceScope, Settings, Stores};
+use aim_engine::operator::Metrics;
 use aim_engine::policy::{OutputRules, PodRules, PolicyRegistry, PolicyRuntime, RuntimeConfig};
 use aim_tests::{TestEnv, TestNamespace, fixtures};
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 /// The namespace cluster-scoped models and templates keep their Jobs in during tests.
 pub const OPERATOR_NAMESPACE: &str = "aim-system";
@@ -45,7 +47,18 @@ pub fn start_operator(env: &'static TestEnv) {
                     },
                     policy_roots: Vec::new(),
                 };
-                controller::run(client, Arc::new(registry), settings, 4).await;
+                let stores = Stores::start(&client, NamespaceScope::default());
+                assert!(stores.wait_until_ready().await, "operator start-up");
+                controller::run(
+                    client,
+                    stores,
+                    Arc::new(registry),
+                    settings,
+                    4,
+                    Metrics::default(),
+                    CancellationToken::new(),
+                )
+                .await;
             });
         });
     });

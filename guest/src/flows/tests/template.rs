@@ -345,6 +345,38 @@ fn unusable_discovery_output_fails_the_template_with_the_parse_reason() {
 }
 
 #[test]
+fn a_succeeded_discovery_without_its_output_asks_the_host_for_the_jobs_log() {
+    let mut done = observation(with_status(template(), AIMTemplateStatusEnum::Progressing));
+    done.jobs = vec![discovery_job(Some("Complete"))];
+    let asking = plan_template(&done).unwrap();
+    let job = done.jobs[0].metadata.name.clone().unwrap();
+    assert_eq!(
+        asking.read_discovery_log.map(|request| request.job),
+        Some(job),
+        "the plan names the Job whose output it needs"
+    );
+
+    done.discovery_log = Some(LOG.to_owned());
+    let read = plan_template(&done).unwrap();
+    assert_eq!(
+        read.read_discovery_log, None,
+        "nothing more to ask once it has the output"
+    );
+    assert_eq!(status(&read)["status"], "Ready");
+}
+
+#[test]
+fn a_template_asks_for_no_log_while_its_job_runs_or_once_it_is_ready() {
+    let mut running = observation(with_status(template(), AIMTemplateStatusEnum::Progressing));
+    running.jobs = vec![discovery_job(None)];
+    assert_eq!(plan_template(&running).unwrap().read_discovery_log, None);
+
+    let mut ready = observation(with_status(template(), AIMTemplateStatusEnum::Ready));
+    ready.jobs = vec![discovery_job(Some("Complete"))];
+    assert_eq!(plan_template(&ready).unwrap().read_discovery_log, None);
+}
+
+#[test]
 fn a_ready_template_stays_ready_after_its_job_expires_and_keeps_its_runtime() {
     let mut ready = template();
     ready.status = Some(serde_json::from_value(json!({

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::names::{NameRule, check_annotation_keys, check_labels, check_name};
+use super::name_rules::{NameRule, check_annotation_keys, check_labels, check_name};
 use super::{OutputRules, PlanSubject, invalid};
 use crate::policy::error::PolicyError;
 

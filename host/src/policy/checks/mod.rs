@@ -7,7 +7,7 @@
 //! the object and the rule.
 
 mod envelope;
-mod names;
+mod name_rules;
 mod pod_rules;
 mod pod_security;
 mod strict;
@@ -15,7 +15,7 @@ mod workloads;
 
 use serde_json::Value;
 
-pub use names::{is_dns_label, is_dns_subdomain, is_label_value};
+pub use name_rules::{is_dns_label, is_dns_subdomain, is_label_value};
 pub use pod_rules::{AccountPattern, PodRules};
 
 use super::error::PolicyError;
