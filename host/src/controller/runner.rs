@@ -69,7 +69,11 @@ pub async fn run<K, F, Fut>(
     };
     let shutdown = ctx.shutdown.clone().cancelled_owned();
     controller
-        .with_config(Config::default().concurrency(concurrency))
+        .with_config(
+            Config::default()
+                .concurrency(concurrency)
+                .debounce(TRIGGER_DEBOUNCE),
+        )
         .graceful_shutdown_on(shutdown)
         .run(
             traced,
