@@ -82,7 +82,8 @@ pub fn with_failure(
         .cloned()
         .unwrap_or_default();
     let mut conditions: Vec<Value> = previous
-        .into_iter()
+        .iter()
+        .cloned()
         .filter(|c| c["type"] != "Ready" && c["type"] != "Failure")
         .collect();
     let message = crate::text::truncate_bytes(message, MAX_FAILURE_MESSAGE_BYTES);
@@ -91,6 +92,15 @@ pub fn with_failure(
             json!({"type": type_, "status": value, "reason": reason, "message": message});
         if let Some(generation) = generation {
             condition["observedGeneration"] = json!(generation);
+        }
+        // A condition keeps the time it last flipped: a failure that repeats must write nothing
+        // new, or each write would wake the object and fail it again in a loop.
+        let since = previous
+            .iter()
+            .find(|c| c["type"] == type_ && c["status"] == value)
+            .and_then(|c| c.get("lastTransitionTime"));
+        if let Some(since) = since {
+            condition["lastTransitionTime"] = since.clone();
         }
         conditions.push(condition);
     }
@@ -140,6 +150,31 @@ mod tests {
         assert_eq!(types, ["Resolved", "Ready", "Failure"]);
         assert_eq!(status["conditions"][1]["reason"], "PolicyTimeout");
         assert_eq!(status["conditions"][2]["observedGeneration"], 3);
+    }
+
+    #[test]
+    fn a_failure_that_repeats_keeps_its_transition_times_so_nothing_new_is_written() {
+        let mut first = with_failure(None, Some(1), "NameConflict", "held by someone else");
+        stamp_transitions(&mut first, "2026-12-07T04:00:00Z");
+        let mut again = with_failure(
+            Some(first.clone()),
+            Some(1),
+            "NameConflict",
+            "held by someone else",
+        );
+        stamp_transitions(&mut again, "2026-12-07T04:00:05Z");
+        assert_eq!(again, first);
+
+        // Ready was True before: it flips, so it gets the new time.
+        let running = json!({"conditions": [
+            {"type": "Ready", "status": "True", "lastTransitionTime": "2025-01-01T00:00:00Z"}
+        ]});
+        let mut failed = with_failure(Some(running), None, "PolicyTimeout", "late");
+        stamp_transitions(&mut failed, "2026-12-07T04:00:00Z");
+        assert_eq!(
+            failed["conditions"][0]["lastTransitionTime"],
+            "2026-12-07T04:00:00Z"
+        );
     }
 
     #[test]
