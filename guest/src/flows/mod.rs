@@ -9,6 +9,7 @@ pub mod image_pull;
 pub mod job_state;
 pub mod model;
 pub mod model_cache;
+pub mod model_facts;
 pub mod model_status;
 pub mod scheduling;
 pub mod serving_runtime;

@@ -9,7 +9,7 @@ use aim_api::policy::observation::RegistryErrorKind;
 use aim_api::policy::plan::{EventType, PlannedEvent};
 
 use crate::conditions::Conditions;
-use crate::flows::model::{Inspection, ModelSubject};
+use crate::flows::model_facts::{Inspection, ModelFacts, ModelSubject};
 use crate::flows::support::event;
 
 use AIMModelStatusEnum as Status;
@@ -25,12 +25,16 @@ pub struct ModelOutcome {
 /// Decides the model's status, setting its conditions.
 pub fn project_model_status(
     subject: &ModelSubject<'_>,
-    inspection: &Inspection,
-    templates: &[AIMTemplateStatusEnum],
-    auto_create: bool,
+    facts: &ModelFacts,
     conditions: &mut Conditions<'_>,
 ) -> ModelOutcome {
-    let (status, message) = decide(subject, inspection, templates, auto_create, conditions);
+    let (status, message) = decide(
+        subject,
+        &facts.inspection,
+        &facts.template_statuses,
+        facts.auto_create,
+        conditions,
+    );
     let was = subject.previous.map(|previous| previous.status);
     let mut events = Vec::new();
     if was != Some(status) {
