@@ -18,7 +18,8 @@ use aim::policy::types::{
 };
 
 use crate::PolicyFailure;
-use crate::planner::{Flow, plan_json};
+use crate::advisor::Advisor;
+use crate::planner::{SubjectKind, plan_json};
 use crate::selection as logic;
 
 struct DefaultPolicy;
@@ -123,19 +124,35 @@ fn candidate_from_wit(candidate: Candidate) -> logic::Candidate {
 
 impl planner::Guest for DefaultPolicy {
     fn plan_service(observation: String) -> Result<String, PolicyError> {
-        Ok(plan_json(Flow::Service, &observation)?)
+        Ok(plan_json(
+            SubjectKind::Service,
+            &observation,
+            &CustomPolicy,
+        )?)
     }
     fn plan_template(observation: String) -> Result<String, PolicyError> {
-        Ok(plan_json(Flow::Template, &observation)?)
+        Ok(plan_json(
+            SubjectKind::Template,
+            &observation,
+            &CustomPolicy,
+        )?)
     }
     fn plan_model(observation: String) -> Result<String, PolicyError> {
-        Ok(plan_json(Flow::Model, &observation)?)
+        Ok(plan_json(SubjectKind::Model, &observation, &CustomPolicy)?)
     }
     fn plan_template_cache(observation: String) -> Result<String, PolicyError> {
-        Ok(plan_json(Flow::TemplateCache, &observation)?)
+        Ok(plan_json(
+            SubjectKind::TemplateCache,
+            &observation,
+            &CustomPolicy,
+        )?)
     }
     fn plan_model_cache(observation: String) -> Result<String, PolicyError> {
-        Ok(plan_json(Flow::ModelCache, &observation)?)
+        Ok(plan_json(
+            SubjectKind::ModelCache,
+            &observation,
+            &CustomPolicy,
+        )?)
     }
 }
 
@@ -162,57 +179,65 @@ impl From<PolicyError> for PolicyFailure {
     }
 }
 
-/// The custom policy's route path, when it renders paths.
-pub(crate) fn custom_render_path(
-    service: &serde_json::Value,
-    template: Option<&str>,
-) -> Option<Result<String, PolicyFailure>> {
-    if !overridden(PolicyInterface::Paths) {
-        return None;
-    }
-    let request = PathRequest {
-        service_json: service.to_string(),
-        path_template: template.map(str::to_owned),
-    };
-    match custom::render_path(&request) {
-        Err(PolicyError::Unsupported) => None,
-        answer => Some(answer.map_err(PolicyFailure::from)),
-    }
-}
+/// The custom policy of the call, asked through the host's `custom` import: the component's
+/// [`Advisor`].
+struct CustomPolicy;
 
-/// The custom policy's template selection, when it selects templates.
-pub(crate) fn custom_select_template(
-    candidates: &[logic::Candidate],
-    available_gpu_models: &[String],
-    overrides: Option<&logic::Overrides>,
-) -> Option<Result<logic::Selection, PolicyFailure>> {
-    if !overridden(PolicyInterface::Selection) {
-        return None;
+impl Advisor for CustomPolicy {
+    /// The custom policy's route path, when it renders paths.
+    fn render_path(
+        &self,
+        service: &serde_json::Value,
+        template: Option<&str>,
+    ) -> Option<Result<String, PolicyFailure>> {
+        if !overridden(PolicyInterface::Paths) {
+            return None;
+        }
+        let request = PathRequest {
+            service_json: service.to_string(),
+            path_template: template.map(str::to_owned),
+        };
+        match custom::render_path(&request) {
+            Err(PolicyError::Unsupported) => None,
+            answer => Some(answer.map_err(PolicyFailure::from)),
+        }
     }
-    let request = SelectionRequest {
-        candidates: candidates.iter().map(candidate_to_wit).collect(),
-        available_gpu_models: available_gpu_models.to_vec(),
-        overrides: overrides.map(|o| Overrides {
-            metric: o.metric.clone(),
-            precision: o.precision.clone(),
-            gpu_model: o.gpu_model.clone(),
-            gpu_count: o.gpu_count,
-        }),
-    };
-    match custom::select_template(&request) {
-        Err(PolicyError::Unsupported) => None,
-        Err(error) => Some(Err(error.into())),
-        Ok(chosen) => Some(Ok(logic::Selection {
-            index: chosen.index.and_then(|i| usize::try_from(i).ok()),
-            count: usize::try_from(chosen.count).unwrap_or(usize::MAX),
-            reason: match chosen.reason {
-                SelectionReason::Selected => logic::Reason::Selected,
-                SelectionReason::NoCandidates => logic::Reason::NoCandidates,
-                SelectionReason::NoneReady => logic::Reason::NoneReady,
-                SelectionReason::NoneAvailable => logic::Reason::NoneAvailable,
-                SelectionReason::Ambiguous => logic::Reason::Ambiguous,
-            },
-        })),
+
+    /// The custom policy's template selection, when it selects templates.
+    fn select_template(
+        &self,
+        candidates: &[logic::Candidate],
+        available_gpu_models: &[String],
+        overrides: Option<&logic::Overrides>,
+    ) -> Option<Result<logic::Selection, PolicyFailure>> {
+        if !overridden(PolicyInterface::Selection) {
+            return None;
+        }
+        let request = SelectionRequest {
+            candidates: candidates.iter().map(candidate_to_wit).collect(),
+            available_gpu_models: available_gpu_models.to_vec(),
+            overrides: overrides.map(|o| Overrides {
+                metric: o.metric.clone(),
+                precision: o.precision.clone(),
+                gpu_model: o.gpu_model.clone(),
+                gpu_count: o.gpu_count,
+            }),
+        };
+        match custom::select_template(&request) {
+            Err(PolicyError::Unsupported) => None,
+            Err(error) => Some(Err(error.into())),
+            Ok(chosen) => Some(Ok(logic::Selection {
+                index: chosen.index.and_then(|i| usize::try_from(i).ok()),
+                count: usize::try_from(chosen.count).unwrap_or(usize::MAX),
+                reason: match chosen.reason {
+                    SelectionReason::Selected => logic::Reason::Selected,
+                    SelectionReason::NoCandidates => logic::Reason::NoCandidates,
+                    SelectionReason::NoneReady => logic::Reason::NoneReady,
+                    SelectionReason::NoneAvailable => logic::Reason::NoneAvailable,
+                    SelectionReason::Ambiguous => logic::Reason::Ambiguous,
+                },
+            })),
+        }
     }
 }
 

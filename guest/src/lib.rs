@@ -2,9 +2,9 @@
 //! plans) is a plain function here, tested natively; [`component`] only adapts them to the
 //! `aim:policy@0.1.0` WIT contract when compiled to WebAssembly.
 
+pub mod advisor;
 pub mod cluster_gpus;
 pub mod conditions;
-pub mod custom;
 pub mod flows;
 pub mod gpu;
 pub mod hash;

@@ -12,10 +12,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::PolicyFailure;
+use crate::advisor::Advisor;
 
-/// The kind of object a plan is for; each has its own WIT function.
+/// The kind of subject a plan is made for; each has its own WIT function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
+pub enum SubjectKind {
     Service,
     Template,
     Model,
@@ -23,32 +24,45 @@ pub enum Flow {
     ModelCache,
 }
 
-/// Plans `flow` from the observation JSON and returns the plan JSON.
-pub fn plan_json(flow: Flow, observation_json: &str) -> Result<String, PolicyFailure> {
+/// Plans a subject of `kind` from the observation JSON and returns the plan JSON; `advisor` is
+/// the custom policy's say in it.
+pub fn plan_json(
+    kind: SubjectKind,
+    observation_json: &str,
+    advisor: &dyn Advisor,
+) -> Result<String, PolicyFailure> {
     let observation: Value = serde_json::from_str(observation_json).map_err(|error| {
         PolicyFailure::InvalidInput(format!("observation is not valid JSON: {error}"))
     })?;
-    let plan = plan(flow, observation)?;
+    let plan = plan(kind, observation, advisor)?;
     serde_json::to_string(&plan)
         .map_err(|error| PolicyFailure::InvalidInput(format!("plan could not be encoded: {error}")))
 }
 
-/// Plans `flow` from a parsed observation.
-pub fn plan(flow: Flow, observation: Value) -> Result<Plan, PolicyFailure> {
+/// Plans a subject of `kind` from a parsed observation.
+pub fn plan(
+    kind: SubjectKind,
+    observation: Value,
+    advisor: &dyn Advisor,
+) -> Result<Plan, PolicyFailure> {
     let version = observation.get("apiVersion").and_then(Value::as_str);
     if version != Some(OBSERVATION_API_VERSION) {
         return Err(PolicyFailure::InvalidInput(format!(
             "observation apiVersion {version:?} is not supported; expected {OBSERVATION_API_VERSION:?}"
         )));
     }
-    match flow {
-        Flow::Service => crate::service::plan_service(&decode::<ServiceObservation>(observation)?),
-        Flow::Template => crate::flows::plan_template(&decode::<TemplateObservation>(observation)?),
-        Flow::Model => crate::flows::plan_model(&decode::<ModelObservation>(observation)?),
-        Flow::TemplateCache => {
+    match kind {
+        SubjectKind::Service => {
+            crate::service::plan_service(&decode::<ServiceObservation>(observation)?, advisor)
+        }
+        SubjectKind::Template => {
+            crate::flows::plan_template(&decode::<TemplateObservation>(observation)?)
+        }
+        SubjectKind::Model => crate::flows::plan_model(&decode::<ModelObservation>(observation)?),
+        SubjectKind::TemplateCache => {
             crate::flows::plan_template_cache(&decode::<TemplateCacheObservation>(observation)?)
         }
-        Flow::ModelCache => {
+        SubjectKind::ModelCache => {
             crate::flows::plan_model_cache(&decode::<ModelCacheObservation>(observation)?)
         }
     }
@@ -67,13 +81,14 @@ fn decode<T: DeserializeOwned>(observation: Value) -> Result<T, PolicyFailure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::advisor::NoAdvice;
 
     #[test]
     fn malformed_or_foreign_observations_are_invalid_input() {
         for document in ["not json", "[]", r#"{"apiVersion":"v9"}"#] {
             assert!(
                 matches!(
-                    plan_json(Flow::Model, document),
+                    plan_json(SubjectKind::Model, document, &NoAdvice),
                     Err(PolicyFailure::InvalidInput(_))
                 ),
                 "{document}"
@@ -84,7 +99,9 @@ mod tests {
     #[test]
     fn a_malformed_observation_names_the_field_at_fault() {
         let document = r#"{"apiVersion":"aim.silogen.ai/observation/v1","service":{"metadata":{"name":"x"},"spec":{"model":{},"replicas":"three"}}}"#;
-        let Err(PolicyFailure::InvalidInput(message)) = plan_json(Flow::Service, document) else {
+        let Err(PolicyFailure::InvalidInput(message)) =
+            plan_json(SubjectKind::Service, document, &NoAdvice)
+        else {
             panic!("expected invalid input");
         };
         assert!(message.contains("service.spec.replicas"), "{message}");

@@ -12,7 +12,8 @@ mod support;
 use aim_api::policy::plan::Plan;
 use aim_api::policy::{OBSERVATION_API_VERSION, PLAN_API_VERSION};
 use aim_policy_default::PolicyFailure;
-use aim_policy_default::planner::{Flow, plan_json};
+use aim_policy_default::advisor::NoAdvice;
+use aim_policy_default::planner::{SubjectKind, plan_json};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{Map, Value};
@@ -20,17 +21,17 @@ use serde_json::{Map, Value};
 use support::{FIELD_NAMES, TRICKY_STRINGS, config, corpus_dir, corpus_files, json, key, text};
 
 /// Corpus directory name of each flow.
-const FLOWS: [(&str, Flow); 5] = [
-    ("service", Flow::Service),
-    ("template", Flow::Template),
-    ("model", Flow::Model),
-    ("template-cache", Flow::TemplateCache),
-    ("model-cache", Flow::ModelCache),
+const FLOWS: [(&str, SubjectKind); 5] = [
+    ("service", SubjectKind::Service),
+    ("template", SubjectKind::Template),
+    ("model", SubjectKind::Model),
+    ("template-cache", SubjectKind::TemplateCache),
+    ("model-cache", SubjectKind::ModelCache),
 ];
 
 /// Plans `document` and checks what every answer must satisfy; returns the plan when there is one.
-fn check_plan(flow: Flow, document: &str) -> Option<Value> {
-    let result = plan_json(flow, document);
+fn check_plan(flow: SubjectKind, document: &str) -> Option<Value> {
+    let result = plan_json(flow, document, &NoAdvice);
     match &result {
         Ok(plan) => {
             let value: Value = serde_json::from_str(plan)
@@ -40,7 +41,7 @@ fn check_plan(flow: Flow, document: &str) -> Option<Value> {
                 panic!("{flow:?}: the host cannot decode the plan ({error}): {plan}");
             }
             assert_eq!(
-                plan_json(flow, document),
+                plan_json(flow, document, &NoAdvice),
                 result,
                 "{flow:?}: the same observation planned differently"
             );
@@ -61,7 +62,7 @@ fn check_plan(flow: Flow, document: &str) -> Option<Value> {
 }
 
 /// The valid observations of each flow, parsed.
-fn valid_observations() -> Vec<(Flow, String, Value)> {
+fn valid_observations() -> Vec<(SubjectKind, String, Value)> {
     FLOWS
         .iter()
         .flat_map(|(dir, flow)| {
@@ -163,7 +164,12 @@ fn last_segment(pointer: &str) -> &str {
     pointer.rsplit_once('/').map_or("", |(_, last)| last)
 }
 
-fn apply(document: &mut Value, node: &Index, change: &Mutation, valid: &[(Flow, String, Value)]) {
+fn apply(
+    document: &mut Value,
+    node: &Index,
+    change: &Mutation,
+    valid: &[(SubjectKind, String, Value)],
+) {
     // The root itself is only a target for new fields: replacing it loses the whole observation.
     let targets = all_pointers(document);
     if let Mutation::Field(field, choice, value) = change {
@@ -318,7 +324,7 @@ fn discovery_log() -> impl Strategy<Value = String> {
     prop_oneof![3 => profile, 1 => text()]
 }
 
-fn flow() -> impl Strategy<Value = Flow> {
+fn flow() -> impl Strategy<Value = SubjectKind> {
     prop::sample::select(FLOWS.map(|(_, flow)| flow).to_vec())
 }
 
@@ -328,7 +334,7 @@ fn every_valid_observation_plans_successfully() {
         assert!(
             check_plan(flow, &observation.to_string()).is_some(),
             "valid/{name} does not plan: {:?}",
-            plan_json(flow, &observation.to_string())
+            plan_json(flow, &observation.to_string(), &NoAdvice)
         );
     }
 }
@@ -351,7 +357,7 @@ proptest! {
 
     #[test]
     fn arbitrary_text_is_refused_as_invalid_input(flow in flow(), document in text()) {
-        let result = plan_json(flow, &document);
+        let result = plan_json(flow, &document, &NoAdvice);
         prop_assert!(matches!(result, Err(PolicyFailure::InvalidInput(_))), "{result:?}");
     }
 
@@ -391,7 +397,7 @@ proptest! {
         if !cached {
             document.as_object_mut().unwrap().remove("templateCaches");
         }
-        check_plan(Flow::Template, &document.to_string());
+        check_plan(SubjectKind::Template, &document.to_string());
     }
 
     #[test]
@@ -404,7 +410,8 @@ proptest! {
     }
 }
 
-fn valid_observations_cached() -> &'static [(Flow, String, Value)] {
-    static VALID: std::sync::OnceLock<Vec<(Flow, String, Value)>> = std::sync::OnceLock::new();
+fn valid_observations_cached() -> &'static [(SubjectKind, String, Value)] {
+    static VALID: std::sync::OnceLock<Vec<(SubjectKind, String, Value)>> =
+        std::sync::OnceLock::new();
     VALID.get_or_init(valid_observations)
 }

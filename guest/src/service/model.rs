@@ -12,6 +12,8 @@ use aim_api::v1alpha1::{
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use serde_json::Value;
 
+use crate::PolicyFailure;
+use crate::flows::support::to_json;
 use crate::resource_names::model_name_from_image;
 use crate::runtime_config::EffectiveRuntimeConfig;
 
@@ -77,11 +79,11 @@ impl ModelResolution {
 pub fn resolve(
     observation: &ServiceObservation,
     config: &EffectiveRuntimeConfig,
-) -> ModelResolution {
+) -> Result<ModelResolution, PolicyFailure> {
     let service = &observation.service;
     let namespace = service.metadata.namespace.as_deref().unwrap_or_default();
     if let Some(name) = service.spec.model.reference.as_deref().map(str::trim) {
-        return by_name(observation, namespace, name);
+        return Ok(by_name(observation, namespace, name));
     }
     let image = service.spec.model.image.as_deref().unwrap_or_default();
     let namespaced = observation
@@ -103,7 +105,7 @@ pub fn resolve(
         // in its own scope, since the cluster-wide name is taken.
         0 if !for_others.is_empty() => create(service, image, AIMModelCreationScope::Namespace),
         0 => create(service, image, creation_scope(config)),
-        1 => ModelResolution::Found(found.remove(0)),
+        1 => Ok(ModelResolution::Found(found.remove(0))),
         _ => {
             let listed: Vec<String> = found
                 .iter()
@@ -112,12 +114,12 @@ pub fn resolve(
                     _ => format!("{} (cluster)", m.reference.name),
                 })
                 .collect();
-            ModelResolution::Ambiguous {
+            Ok(ModelResolution::Ambiguous {
                 message: format!(
                     "multiple models found with the same image {image:?}: {}",
                     listed.join(", ")
                 ),
-            }
+            })
         }
     }
 }
@@ -210,7 +212,11 @@ fn creation_scope(config: &EffectiveRuntimeConfig) -> AIMModelCreationScope {
 /// The model to create for an image no model carries yet. Models outlive services, so it is
 /// unowned. A cluster model records the service's namespace: its inspection and discovery run
 /// there, with that namespace's credentials, and only that namespace uses it.
-fn create(service: &AIMService, image: &str, scope: AIMModelCreationScope) -> ModelResolution {
+fn create(
+    service: &AIMService,
+    image: &str,
+    scope: AIMModelCreationScope,
+) -> Result<ModelResolution, PolicyFailure> {
     let name = model_name_from_image(image);
     let common = AIMModelSpecCommon {
         image: image.to_owned(),
@@ -228,7 +234,7 @@ fn create(service: &AIMService, image: &str, scope: AIMModelCreationScope) -> Mo
             };
             let mut model = AIMClusterModel::new(&name, spec);
             model.metadata.labels = Some(auto_created.into());
-            (serde_json::to_value(model), AIMResolutionScope::Cluster)
+            (to_json(&model)?, AIMResolutionScope::Cluster)
         }
         AIMModelCreationScope::Namespace => {
             let mut model = AIMModel::new(&name, AIMModelSpec { common });
@@ -237,14 +243,14 @@ fn create(service: &AIMService, image: &str, scope: AIMModelCreationScope) -> Mo
                 .metadata
                 .namespace
                 .clone_from(&service.metadata.namespace);
-            (serde_json::to_value(model), AIMResolutionScope::Namespace)
+            (to_json(&model)?, AIMResolutionScope::Namespace)
         }
     };
-    ModelResolution::Creating {
+    Ok(ModelResolution::Creating {
         name,
         scope,
-        object: object.unwrap_or_default(),
-    }
+        object,
+    })
 }
 
 #[cfg(test)]
@@ -294,7 +300,7 @@ mod tests {
     #[test]
     fn a_cluster_model_made_for_an_image_records_the_namespace_that_asked() {
         let observed = observation(json!({"image": IMAGE}), json!([]));
-        let resolution = resolve(&observed, &EffectiveRuntimeConfig::default());
+        let resolution = resolve(&observed, &EffectiveRuntimeConfig::default()).unwrap();
         let (scope, object) = created(&resolution);
         assert_eq!(*scope, AIMResolutionScope::Cluster);
         assert_eq!(object["spec"]["requestingNamespace"], "team-b");
@@ -312,7 +318,7 @@ mod tests {
             json!({"image": IMAGE}),
             json!([cluster_model(Some("team-a"))]),
         );
-        let resolution = resolve(&observed, &EffectiveRuntimeConfig::default());
+        let resolution = resolve(&observed, &EffectiveRuntimeConfig::default()).unwrap();
         let (scope, object) = created(&resolution);
         assert_eq!(*scope, AIMResolutionScope::Namespace);
         assert_eq!(object["kind"], "AIMModel");
@@ -323,7 +329,7 @@ mod tests {
             json!({"ref": MODEL}),
             json!([cluster_model(Some("team-a"))]),
         );
-        match resolve(&by_name, &EffectiveRuntimeConfig::default()) {
+        match resolve(&by_name, &EffectiveRuntimeConfig::default()).unwrap() {
             ModelResolution::NotFound { message } => {
                 assert!(message.contains("team-a"), "{message}");
             }
@@ -335,7 +341,7 @@ mod tests {
     fn an_admins_cluster_model_and_one_made_for_this_namespace_are_used() {
         for home in [None, Some("team-b")] {
             let observed = observation(json!({"image": IMAGE}), json!([cluster_model(home)]));
-            let resolution = resolve(&observed, &EffectiveRuntimeConfig::default());
+            let resolution = resolve(&observed, &EffectiveRuntimeConfig::default()).unwrap();
             assert!(
                 matches!(resolution, ModelResolution::Found(_)),
                 "{home:?}: {resolution:?}"

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::freshness::{is_planned, reported_at_current};
 use crate::PolicyFailure;
-use crate::custom::render_path;
+use crate::advisor::{Advisor, render_path};
 use crate::paths::PATH_TEMPLATE_INVALID;
 use crate::resource_names::http_route_name;
 use crate::runtime_config::EffectiveRuntimeConfig;
@@ -71,9 +71,13 @@ impl From<PolicyFailure> for PathRefusal {
     }
 }
 
-/// The rendered path, or why it could not be rendered.
-pub fn path(service_json: &Value, routing: &EffectiveRouting) -> Result<String, PathRefusal> {
-    render_path(service_json, routing.path_template.as_deref()).map_err(PathRefusal::from)
+/// The rendered path (the advisor's, else the default policy's), or why it could not be rendered.
+pub fn path(
+    service_json: &Value,
+    routing: &EffectiveRouting,
+    advisor: &dyn Advisor,
+) -> Result<String, PathRefusal> {
+    render_path(advisor, service_json, routing.path_template.as_deref()).map_err(PathRefusal::from)
 }
 
 /// The HTTPRoute for a service: one PathPrefix rule rewriting the prefix to `/`, sending traffic

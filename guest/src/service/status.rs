@@ -21,10 +21,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde_json::Value;
 
 use super::model::ModelResolution;
-use super::routing::{PathRefusal, RouteProgress};
+use super::route_plan::RoutingState;
+use super::routing::RouteProgress;
 use super::runtime::RuntimeState;
 use super::template::{ResolvedTemplate, TemplateResolution, enum_text};
+use crate::PolicyFailure;
 use crate::conditions::Conditions;
+use crate::flows::support::status_document;
 
 /// The message of a routing without a Gateway.
 const MISSING_GATEWAY: &str =
@@ -43,15 +46,6 @@ pub enum CacheState {
     Warm,
     /// The template cache Failed.
     Failed,
-}
-
-/// Routing as the service sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RoutingState {
-    Disabled,
-    MissingGateway,
-    InvalidPath(PathRefusal),
-    Route(RouteProgress),
 }
 
 /// Everything the status is projected from.
@@ -80,8 +74,8 @@ pub struct StatusInputs<'a> {
     pub unschedulable: Option<String>,
 }
 
-/// The projected status, as JSON for the plan.
-pub fn project(inputs: &StatusInputs<'_>) -> (AIMServiceStatus, Value) {
+/// The projected status, and its document for the plan.
+pub fn project(inputs: &StatusInputs<'_>) -> Result<(AIMServiceStatus, Value), PolicyFailure> {
     let mut status = AIMServiceStatus {
         observed_generation: inputs.generation,
         resolved_runtime_config: inputs.runtime_config.clone().ok().flatten(),
@@ -166,11 +160,8 @@ pub fn project(inputs: &StatusInputs<'_>) -> (AIMServiceStatus, Value) {
             "No active failures",
         );
     }
-    let mut json = serde_json::to_value(&status).unwrap_or_default();
-    if let Some(object) = json.as_object_mut() {
-        object.insert("conditions".into(), conditions.into_json());
-    }
-    (status, json)
+    let document = status_document(&status, conditions)?;
+    Ok((status, document))
 }
 
 /// The overall state with the reason and message of `Ready`, `Progressing` and `Failure`.

@@ -14,7 +14,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
 use crate::PolicyFailure;
-use crate::custom::select_template;
+use crate::advisor::{Advisor, select_template};
+use crate::flows::support::to_json;
 use crate::resource_names::derived_template_name;
 use crate::selection::{Candidate, Overrides, Reason, Scope};
 pub use crate::template_profile::enum_text;
@@ -85,13 +86,15 @@ pub enum TemplateResolution {
 /// The derived template to apply, when the service owns one.
 pub type DerivedObject = Option<Value>;
 
-/// Resolves the template, and returns the derived template object the plan must apply.
+/// Resolves the template (the advisor selects first), and returns the derived template object the
+/// plan must apply.
 pub fn resolve(
     observation: &ServiceObservation,
     model_name: Option<&str>,
     model_ready: bool,
     gpus: &[String],
-) -> (TemplateResolution, DerivedObject) {
+    advisor: &dyn Advisor,
+) -> Result<(TemplateResolution, DerivedObject), PolicyFailure> {
     let service = &observation.service;
     let overrides = service.spec.overrides.as_ref().filter(|o| !o.is_empty());
     let base = match service
@@ -107,24 +110,24 @@ pub fn resolve(
                 let message = format!(
                     "Template {name:?} not found. Create the template or verify the template name."
                 );
-                return (TemplateResolution::NotFound { message }, None);
+                return Ok((TemplateResolution::NotFound { message }, None));
             }
         },
         None => {
             let (Some(model), true) = (model_name, model_ready) else {
-                return (TemplateResolution::WaitingForModel, None);
+                return Ok((TemplateResolution::WaitingForModel, None));
             };
-            match auto_select(observation, model, gpus, overrides) {
+            match auto_select(observation, model, gpus, overrides, advisor) {
                 Ok(Selected::Exact(template)) => {
-                    return (TemplateResolution::Found(Box::new(template)), None);
+                    return Ok((TemplateResolution::Found(Box::new(template)), None));
                 }
                 Ok(Selected::Base(template)) => template,
-                Err(resolution) => return (resolution, None),
+                Err(resolution) => return Ok((resolution, None)),
             }
         }
     };
     match overrides {
-        None => (TemplateResolution::Found(Box::new(base)), None),
+        None => Ok((TemplateResolution::Found(Box::new(base)), None)),
         Some(overrides) => derive(observation, &base, overrides),
     }
 }
@@ -141,17 +144,18 @@ fn auto_select(
     model: &str,
     gpus: &[String],
     overrides: Option<&AIMRuntimeParameters>,
+    advisor: &dyn Advisor,
 ) -> Result<Selected, TemplateResolution> {
     let templates = candidates(observation, model);
     let list: Vec<Candidate> = templates.iter().map(candidate).collect();
     if let Some(overrides) = overrides {
         let wanted = selection_overrides(overrides);
-        let exact = select_template(&list, gpus, Some(&wanted)).map_err(refused)?;
+        let exact = select_template(advisor, &list, gpus, Some(&wanted)).map_err(refused)?;
         if let (Reason::Selected, Some(index)) = (exact.reason, exact.index) {
             return Ok(Selected::Exact(chosen(&templates, index)?));
         }
     }
-    let best = select_template(&list, gpus, None).map_err(refused)?;
+    let best = select_template(advisor, &list, gpus, None).map_err(refused)?;
     match (best.reason, best.index) {
         (Reason::Selected, Some(index)) if overrides.is_some() => {
             Ok(Selected::Base(chosen(&templates, index)?))
@@ -344,27 +348,27 @@ fn derive(
     observation: &ServiceObservation,
     base: &ResolvedTemplate,
     overrides: &AIMRuntimeParameters,
-) -> (TemplateResolution, DerivedObject) {
+) -> Result<(TemplateResolution, DerivedObject), PolicyFailure> {
     let service = &observation.service;
     let name = derived_template_name(base.name(), overrides);
     let spec = derived_spec(service, base, overrides);
-    let object = derived_object(service, &name, &spec);
+    let object = to_json(&derived_object(service, &name, &spec))?;
     if let Some(existing) = observation
         .templates
         .iter()
         .find(|t| t.metadata.name.as_deref() == Some(name.as_str()))
     {
-        return (
+        return Ok((
             TemplateResolution::Found(Box::new(from_namespaced(existing))),
-            object,
-        );
+            Some(object),
+        ));
     }
     let same_namespaced = observation.templates.iter().find(|t| t.spec == spec);
     if let Some(existing) = same_namespaced {
-        return (
+        return Ok((
             TemplateResolution::Found(Box::new(from_namespaced(existing))),
             None,
-        );
+        ));
     }
     let plain =
         spec.caching.is_none() && spec.env.is_empty() && spec.common.image_pull_secrets.is_empty();
@@ -373,12 +377,12 @@ fn derive(
         .iter()
         .find(|t| plain && t.spec.common == spec.common)
     {
-        return (
+        return Ok((
             TemplateResolution::Found(Box::new(from_cluster(existing))),
             None,
-        );
+        ));
     }
-    (TemplateResolution::CreatingDerived { name }, object)
+    Ok((TemplateResolution::CreatingDerived { name }, Some(object)))
 }
 
 /// The derived template's spec: the base spec with the overrides, and the service's env, secrets, resources and caching.
@@ -429,7 +433,7 @@ fn derived_object(
     service: &AIMService,
     name: &str,
     spec: &AIMServiceTemplateSpec,
-) -> DerivedObject {
+) -> AIMServiceTemplate {
     let mut template = AIMServiceTemplate::new(name, spec.clone());
     template
         .metadata
@@ -445,5 +449,5 @@ fn derived_object(
         ]
         .into(),
     );
-    serde_json::to_value(template).ok()
+    template
 }

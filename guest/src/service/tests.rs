@@ -10,6 +10,9 @@ use aim_api::v1alpha1::*;
 use serde_json::{Value, json};
 
 use super::plan_service;
+use crate::PolicyFailure;
+use crate::advisor::{Advisor, NoAdvice};
+use crate::selection::{Candidate, Reason, Selection};
 
 const IMAGE: &str = "ghcr.io/silogen/aim-meta-llama-llama-3-1-8b-instruct:0.7.0";
 const MODEL: &str = "aim-meta-llama-llama-3-1-8b-instruct-0-7-0-e2103ebd";
@@ -88,9 +91,58 @@ fn discovered() -> ServiceObservation {
 }
 
 fn run(observation: &ServiceObservation) -> (Plan, Value) {
-    let plan = plan_service(observation).unwrap();
+    run_advised(observation, &NoAdvice)
+}
+
+fn run_advised(observation: &ServiceObservation, advisor: &dyn Advisor) -> (Plan, Value) {
+    let plan = plan_service(observation, advisor).unwrap();
     let status = plan.status.clone().unwrap();
     (plan, status)
+}
+
+/// A custom policy as a test writes it: it renders paths with `path` and selects templates with
+/// `select` where those are set, and has no say otherwise.
+#[derive(Default)]
+struct CustomPolicy {
+    path: Option<CustomPath>,
+    select: Option<CustomSelection>,
+}
+
+type CustomPath = fn(&Value, Option<&str>) -> Result<String, PolicyFailure>;
+type CustomSelection = fn(&[Candidate]) -> Result<Selection, PolicyFailure>;
+
+impl Advisor for CustomPolicy {
+    fn render_path(
+        &self,
+        service: &Value,
+        template: Option<&str>,
+    ) -> Option<Result<String, PolicyFailure>> {
+        self.path.map(|path| path(service, template))
+    }
+
+    fn select_template(
+        &self,
+        candidates: &[Candidate],
+        _available_gpu_models: &[String],
+        _overrides: Option<&crate::selection::Overrides>,
+    ) -> Option<Result<Selection, PolicyFailure>> {
+        self.select.map(|select| select(candidates))
+    }
+}
+
+/// A custom selection choosing the candidate named `name`.
+fn choose(candidates: &[Candidate], name: &str) -> Result<Selection, PolicyFailure> {
+    Ok(Selection {
+        index: candidates.iter().position(|c| c.name == name),
+        count: 1,
+        reason: Reason::Selected,
+    })
+}
+
+fn routed_to(gateway: &str) -> AIMService {
+    service(
+        json!({"model": {"image": IMAGE}, "routing": {"enabled": true, "gatewayRef": {"name": gateway}, "pathTemplate": "/team/{.metadata.name}"}}),
+    )
 }
 
 fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
@@ -368,18 +420,46 @@ fn a_path_template_with_a_missing_label_degrades_the_service_but_still_plans_the
 }
 
 #[test]
-fn a_custom_paths_policys_rejection_shows_its_own_reason() {
-    let _policy = crate::custom::test_paths::install(|_, _| {
-        Some(Err(crate::PolicyFailure::Rejected {
-            reason: "NoTeam".into(),
-            message: "the service has no team label".into(),
-        }))
-    });
+fn a_custom_paths_policys_path_is_the_routes_path() {
+    let policy = CustomPolicy {
+        path: Some(|service, template| {
+            // It sees the service with the model it resolved to, and the path template in force.
+            assert_eq!(service["status"]["resolvedImage"]["name"], MODEL);
+            assert_eq!(template, Some("/team/{.metadata.name}"));
+            Ok(format!(
+                "/custom/{}",
+                service["metadata"]["name"].as_str().unwrap()
+            ))
+        }),
+        ..CustomPolicy::default()
+    };
     let mut observation = discovered();
-    observation.service = service(
-        json!({"model": {"image": IMAGE}, "routing": {"enabled": true, "gatewayRef": {"name": "gw"}}}),
+    observation.service = routed_to("gw");
+    let (plan, status) = run_advised(&observation, &policy);
+    let route = objects(&plan, "HTTPRoute")[0];
+    assert_eq!(
+        route["spec"]["rules"][0]["matches"][0]["path"]["value"],
+        "/custom/llama-chat"
     );
-    let (plan, status) = run(&observation);
+    assert_eq!(status["routing"]["path"], "/custom/llama-chat");
+    let (_, default) = run(&observation);
+    assert_eq!(default["routing"]["path"], "/team/llama-chat");
+}
+
+#[test]
+fn a_custom_paths_policys_rejection_shows_its_own_reason() {
+    let policy = CustomPolicy {
+        path: Some(|_, _| {
+            Err(PolicyFailure::Rejected {
+                reason: "NoTeam".into(),
+                message: "the service has no team label".into(),
+            })
+        }),
+        ..CustomPolicy::default()
+    };
+    let mut observation = discovered();
+    observation.service = routed_to("gw");
+    let (plan, status) = run_advised(&observation, &policy);
     assert_eq!(status["status"], "Degraded");
     assert_condition(&status, "RoutingReady", "False", "NoTeam");
     assert_condition(&status, "Failure", "True", "NoTeam");
@@ -392,15 +472,66 @@ fn a_custom_paths_policys_rejection_shows_its_own_reason() {
 
 #[test]
 fn a_custom_paths_policy_that_cannot_read_its_input_shows_path_template_invalid() {
-    let _policy = crate::custom::test_paths::install(|_, _| {
-        Some(Err(crate::PolicyFailure::InvalidInput("no service".into())))
-    });
+    let policy = CustomPolicy {
+        path: Some(|_, _| Err(PolicyFailure::InvalidInput("no service".into()))),
+        ..CustomPolicy::default()
+    };
     let mut observation = discovered();
-    observation.service = service(
-        json!({"model": {"image": IMAGE}, "routing": {"enabled": true, "gatewayRef": {"name": "gw"}}}),
-    );
-    let (_, status) = run(&observation);
+    observation.service = routed_to("gw");
+    let (_, status) = run_advised(&observation, &policy);
     assert_condition(&status, "RoutingReady", "False", "PathTemplateInvalid");
+}
+
+#[test]
+fn a_custom_selection_decides_the_template_the_service_runs() {
+    let policy = CustomPolicy {
+        select: Some(|candidates| choose(candidates, THROUGHPUT)),
+        ..CustomPolicy::default()
+    };
+    let (plan, status) = run_advised(&discovered(), &policy);
+    assert_eq!(status["resolvedTemplate"]["name"], THROUGHPUT);
+    assert_condition(&status, "Resolved", "True", "Resolved");
+    let isvc = objects(&plan, "InferenceService")[0];
+    assert_eq!(isvc["spec"]["predictor"]["model"]["runtime"], THROUGHPUT);
+    let (_, default) = run(&discovered());
+    assert_eq!(default["resolvedTemplate"]["name"], LATENCY);
+}
+
+#[test]
+fn a_custom_selection_of_a_candidate_that_does_not_exist_is_policy_output_invalid() {
+    let policy = CustomPolicy {
+        select: Some(|candidates| {
+            Ok(Selection {
+                index: Some(candidates.len()),
+                count: 1,
+                reason: Reason::Selected,
+            })
+        }),
+        ..CustomPolicy::default()
+    };
+    let (plan, status) = run_advised(&discovered(), &policy);
+    assert_condition(&status, "Resolved", "False", "PolicyOutputInvalid");
+    assert!(objects(&plan, "InferenceService").is_empty());
+}
+
+#[test]
+fn a_custom_selections_rejection_stops_the_service_with_its_reason() {
+    let policy = CustomPolicy {
+        select: Some(|_| {
+            Err(PolicyFailure::Rejected {
+                reason: "NoBudget".into(),
+                message: "the team has no GPU budget".into(),
+            })
+        }),
+        ..CustomPolicy::default()
+    };
+    let (plan, status) = run_advised(&discovered(), &policy);
+    assert_condition(&status, "Resolved", "False", "NoBudget");
+    assert_eq!(
+        condition(&status, "Resolved")["message"],
+        "the team has no GPU budget"
+    );
+    assert!(objects(&plan, "InferenceService").is_empty());
 }
 
 #[test]
@@ -739,7 +870,7 @@ fn deletion_removes_only_caches_that_are_not_available() {
         cache("failed", "Failed"),
         cache("warming", "Progressing"),
     ];
-    let (plan, _) = (plan_service(&observation).unwrap(), ());
+    let (plan, _) = (plan_service(&observation, &NoAdvice).unwrap(), ());
     let deleted: Vec<&str> = plan.delete.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(deleted, ["failed", "warming"]);
     assert!(plan.finalizers.is_empty(), "the finalizer is released");

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use aim_policy_default::planner::{Flow, plan_json};
+use aim_policy_default::advisor::NoAdvice;
+use aim_policy_default::planner::{self, plan_json};
 use anyhow::Context;
 
 use crate::observe::Observe;
@@ -42,7 +43,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let observation = serde_json::to_string(&snapshot.service_observation(service))?;
 
     let native = median(args.iterations, || {
-        plan_json(Flow::Service, &observation)
+        plan_json(planner::SubjectKind::Service, &observation, &NoAdvice)
             .map(drop)
             .map_err(|e| format!("{e:?}"))
     })?;

@@ -4,7 +4,8 @@
 //! component's do, and a panic, which would trap in wasm, is caught and reported as a trap.
 
 use aim_policy_default::PolicyFailure;
-use aim_policy_default::planner::{Flow, plan_json};
+use aim_policy_default::advisor::NoAdvice;
+use aim_policy_default::planner::{self, plan_json};
 
 use super::error::PolicyError;
 use super::loaded::SubjectKind;
@@ -21,14 +22,15 @@ pub enum PolicyEngine {
 
 /// Plans `flow` with the natively compiled default policy; the plan is unchecked.
 pub(super) fn plan(flow: SubjectKind, observation: &str) -> Result<String, PolicyError> {
-    let flow = match flow {
-        SubjectKind::Service => Flow::Service,
-        SubjectKind::Template => Flow::Template,
-        SubjectKind::Model => Flow::Model,
-        SubjectKind::TemplateCache => Flow::TemplateCache,
-        SubjectKind::ModelCache => Flow::ModelCache,
+    let kind = match flow {
+        SubjectKind::Service => planner::SubjectKind::Service,
+        SubjectKind::Template => planner::SubjectKind::Template,
+        SubjectKind::Model => planner::SubjectKind::Model,
+        SubjectKind::TemplateCache => planner::SubjectKind::TemplateCache,
+        SubjectKind::ModelCache => planner::SubjectKind::ModelCache,
     };
-    match std::panic::catch_unwind(|| plan_json(flow, observation)) {
+    // Natively there is no custom policy to ask.
+    match std::panic::catch_unwind(|| plan_json(kind, observation, &NoAdvice)) {
         Ok(Ok(plan)) => Ok(plan),
         Ok(Err(PolicyFailure::InvalidInput(detail))) => Err(PolicyError::InvalidInput { detail }),
         Ok(Err(PolicyFailure::Rejected { reason, message })) => {
