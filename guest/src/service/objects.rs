@@ -12,16 +12,16 @@ use aim_api::v1alpha1::{
     DEFAULT_GPU_RESOURCE_NAME, DEFAULT_PVC_HEADROOM_PERCENT,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, EnvVar, LocalObjectReference, NodeAffinity, NodeSelector, NodeSelectorRequirement,
-    NodeSelectorTerm, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PersistentVolumeClaimVolumeSource, PodSecurityContext, ResourceRequirements, Volume,
-    VolumeMount, VolumeResourceRequirements,
+    Affinity, EnvVar, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimVolumeSource,
+    PodSecurityContext, ResourceRequirements, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::freshness;
 use super::template::{ResolvedTemplate, enum_text};
 use crate::cluster_gpus::amd_device_ids;
+use crate::flows::support::merge_pull_secrets;
 use crate::names::sanitize_label_value;
 use crate::pod_security::{NON_ROOT_USER, restricted_container, restricted_pod};
 use crate::quantity::{bytes_of, gibibytes_rounded_up};
@@ -248,7 +248,7 @@ pub fn inference_service(inputs: &InferenceServiceInputs<'_>) -> InferenceServic
                     .clone()
                     .or_else(|| template.common.service_account_name.clone())
                     .or_else(|| config.service_account_name.clone()),
-                image_pull_secrets: pull_secrets(&[
+                image_pull_secrets: merge_pull_secrets(&[
                     &service.spec.image_pull_secrets,
                     &template.common.image_pull_secrets,
                     &config.image_pull_secrets,
@@ -318,17 +318,6 @@ fn system_env(
 fn merge_env(system: &mut Vec<EnvVar>, user: &[EnvVar]) {
     system.retain(|var| !user.iter().any(|u| u.name == var.name));
     system.extend(user.iter().cloned());
-}
-
-/// Pull secrets from every source, first occurrence of a name wins.
-fn pull_secrets(sources: &[&Vec<LocalObjectReference>]) -> Vec<LocalObjectReference> {
-    let mut merged: Vec<LocalObjectReference> = Vec::new();
-    for secret in sources.iter().flat_map(|s| s.iter()) {
-        if !merged.iter().any(|m| m.name == secret.name) {
-            merged.push(secret.clone());
-        }
-    }
-    merged
 }
 
 /// Required node affinity on the AMD device ids of the profile's GPU; none for other GPUs.
@@ -439,13 +428,6 @@ mod tests {
         assert_eq!(env.iter().filter(|e| e.name == "AIM_METRIC").count(), 1);
         assert_eq!(env.last(), Some(&user));
         assert!(env.iter().any(|e| e.name == "AIM_CACHE_PATH"));
-    }
-
-    #[test]
-    fn pull_secrets_are_merged_without_duplicates_service_first() {
-        let s = |n: &str| LocalObjectReference { name: n.into() };
-        let merged = pull_secrets(&[&vec![s("a"), s("b")], &vec![s("b"), s("c")], &vec![s("a")]]);
-        assert_eq!(merged, vec![s("a"), s("b"), s("c")]);
     }
 
     #[test]

@@ -811,6 +811,33 @@ fn env_pull_secrets_replicas_and_resources_reach_the_inference_service() {
 }
 
 #[test]
+fn pull_secrets_of_service_template_and_runtime_config_are_merged_without_blank_names() {
+    let mut observation = discovered();
+    observation.service = service(json!({
+        "model": {"image": IMAGE},
+        "imagePullSecrets": [{"name": "service-registry"}, {"name": " "}]
+    }));
+    observation.templates[0].spec.common.image_pull_secrets = serde_json::from_value(
+        json!([{"name": ""}, {"name": "template-registry"}, {"name": "service-registry"}]),
+    )
+    .unwrap();
+    observation.runtime_configs.namespaced = Some(
+        serde_json::from_value(json!({
+            "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMRuntimeConfig",
+            "metadata": {"name": "default", "namespace": "ml-team"},
+            "spec": {"imagePullSecrets": [{"name": "template-registry"}, {"name": "config-registry"}]}
+        }))
+        .unwrap(),
+    );
+    let (plan, _) = run(&observation);
+    let predictor = &objects(&plan, "InferenceService")[0]["spec"]["predictor"];
+    assert_eq!(
+        predictor["imagePullSecrets"],
+        json!([{"name": "service-registry"}, {"name": "template-registry"}, {"name": "config-registry"}])
+    );
+}
+
+#[test]
 fn an_image_two_models_carry_fails_the_service() {
     let mut observation = discovered();
     let mut namespaced: AIMModel =
