@@ -1,22 +1,14 @@
-//! Objects the operator cannot decode (see [`super::tolerant`]) and how their owners learn of
-//! it: once per version and reason, a Warning Event naming the field, and for the kinds whose
-//! status the operator writes, `Failure` True with reason `MalformedObject` and status `Failed`.
-//! Watches record while they run, standby replicas included; only the leader reports.
+//! Objects the operator cannot decode (see [`super::tolerant`]), recorded by the watches while
+//! they run, standby replicas included, until the leader reports them
+//! (`malformed_report.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use aim_api::conditions::reasons::MALFORMED_OBJECT;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
-use kube::runtime::events::EventType;
-use serde_json::json;
+use kube::api::{ApiResource, DynamicObject};
 use tokio::sync::Notify;
-
-use super::context::Context;
-use super::status::{stamp_transitions, with_failure};
 
 /// One object that does not decode.
 #[derive(Debug, Clone)]
@@ -94,20 +86,13 @@ impl Malformed {
         self.lock().values().cloned().collect()
     }
 
-    /// Reports each new entry once, until the operator shuts down. Run by the leader only.
-    pub async fn report(&self, ctx: &Context) {
-        loop {
-            for entry in self.take_unreported() {
-                report(ctx, &entry).await;
-            }
-            tokio::select! {
-                () = self.changed.notified() => {}
-                () = ctx.shutdown.cancelled() => return,
-            }
-        }
+    /// Returns once an entry may be waiting to be reported.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
     }
 
-    fn take_unreported(&self) -> Vec<Entry> {
+    /// Entries not reported yet, marked as reported.
+    pub fn take_unreported(&self) -> Vec<Entry> {
         let mut entries = self.lock();
         entries
             .values_mut()
@@ -124,42 +109,6 @@ impl Malformed {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-async fn report(ctx: &Context, entry: &Entry) {
-    let message = format!(
-        "the object does not match its schema and is ignored until fixed: {}",
-        entry.message
-    );
-    ctx.record_on(
-        &entry.reference,
-        EventType::Warning,
-        MALFORMED_OBJECT,
-        &message,
-    )
-    .await;
-    let Some(manager) = entry.status_manager else {
-        return;
-    };
-    let mut status = with_failure(None, entry.generation, MALFORMED_OBJECT, &message);
-    status["status"] = json!("Failed");
-    stamp_transitions(&mut status, &Timestamp::now().to_string());
-    let (resource, reference) = (&entry.resource, &entry.reference);
-    let name = reference.name.as_deref().unwrap_or_default();
-    let api: Api<DynamicObject> = match &reference.namespace {
-        Some(namespace) => Api::namespaced_with(ctx.client.clone(), namespace, resource),
-        None => Api::all_with(ctx.client.clone(), resource),
-    };
-    // A JSON merge patch, not server-side apply: apply needs the whole object to match the
-    // schema's types to track field ownership, which is exactly what this object does not do.
-    let params = PatchParams {
-        field_manager: Some(manager.to_owned()),
-        ..PatchParams::default()
-    };
-    let body = json!({"status": status});
-    if let Err(error) = api.patch_status(name, &params, &Patch::Merge(&body)).await {
-        tracing::warn!(kind = %resource.kind, object = %name, %error, "could not write the status of a malformed object");
     }
 }
 

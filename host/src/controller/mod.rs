@@ -12,6 +12,7 @@ mod events;
 pub mod identity;
 mod inputs;
 pub mod malformed;
+mod malformed_report;
 pub mod model;
 pub mod ownership;
 pub mod pipeline;
@@ -64,6 +65,6 @@ pub async fn run(
         template::run(ctx.clone(), concurrency),
         model::run(ctx.clone(), concurrency),
         caches::run(ctx.clone(), concurrency),
-        ctx.stores.malformed.report(&ctx),
+        malformed_report::report_malformed(&ctx),
     );
 }

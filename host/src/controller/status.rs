@@ -83,8 +83,8 @@ pub fn with_failure(
         .unwrap_or_default();
     let mut conditions: Vec<Value> = previous
         .iter()
-        .cloned()
         .filter(|c| c["type"] != "Ready" && c["type"] != "Failure")
+        .cloned()
         .collect();
     let message = crate::text::truncate_bytes(message, MAX_FAILURE_MESSAGE_BYTES);
     for (type_, value) in [("Ready", "False"), ("Failure", "True")] {

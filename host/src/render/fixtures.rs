@@ -11,14 +11,12 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+pub use super::input::EXPECTED_SUFFIX;
 use super::input::{InputError, load_text};
 use super::output::{self, Format};
 use super::{Rendered, render};
 use crate::policy::PolicySet;
 use crate::snapshot::ClusterSnapshot;
-
-/// Suffix of the golden output of a case: `<case>.expected.yaml` beside `<case>.yaml`.
-pub const EXPECTED_SUFFIX: &str = ".expected.yaml";
 
 /// How one case went.
 #[derive(Debug, Clone, PartialEq, Eq)]

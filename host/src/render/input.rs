@@ -7,9 +7,12 @@ use kube::Resource;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::fixtures::EXPECTED_SUFFIX;
 use super::strict;
 use crate::snapshot::ClusterSnapshot;
+
+/// How a fixture's golden output is named: `<case>.expected.yaml` beside `<case>.yaml`; never read as
+/// input.
+pub const EXPECTED_SUFFIX: &str = ".expected.yaml";
 
 /// Why the input could not be read: where (file, document, object) and what is wrong.
 #[derive(Debug, thiserror::Error)]
