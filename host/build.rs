@@ -1,12 +1,19 @@
 //! Builds the default policy (`guest/`) as a `wasm32-wasip2` component and hands its path to the
-//! crate as `AIM_DEFAULT_POLICY_WASM`, so the binary embeds it with `include_bytes!`.
+//! crate as `AIM_DEFAULT_POLICY_WASM`, so the binary embeds it with `include_bytes!`; then
+//! compiles it to machine code for the binary's target with the engine's own compilation settings
+//! (`src/policy/compilation.rs`, included below) and hands that artifact over as
+//! `AIM_DEFAULT_POLICY_CWASM`, so the operator starts without compiling anything.
 //!
 //! The nested cargo uses `<target dir>/wasm` as its target directory: a directory of its own,
 //! so it never waits on the lock the outer build holds, and one place for all guest artifacts.
 
 use std::env;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+#[path = "src/policy/compilation.rs"]
+mod compilation;
 
 const GUEST_PACKAGE: &str = "aim-policy-default";
 const GUEST_ARTIFACT: &str = "aim_policy_default.wasm";
@@ -33,10 +40,17 @@ const LEAKING_VARIABLES: [&str; 5] = [
     "CARGO_BUILD_RUSTFLAGS",
 ];
 
+/// The precompiled default policy, in `OUT_DIR`.
+const PRECOMPILED_ARTIFACT: &str = "aim_policy_default.cwasm";
+
 fn main() -> ExitCode {
-    match build_default_policy() {
-        Ok(wasm) => {
+    match build_default_policy().and_then(|wasm| Ok((precompile(&wasm)?, wasm))) {
+        Ok((artifact, wasm)) => {
             println!("cargo:rustc-env=AIM_DEFAULT_POLICY_WASM={}", wasm.display());
+            println!(
+                "cargo:rustc-env=AIM_DEFAULT_POLICY_CWASM={}",
+                artifact.display()
+            );
             ExitCode::SUCCESS
         }
         Err(message) => {
@@ -44,6 +58,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Compiles the component at `wasm` for the binary's target into `OUT_DIR`. A target this build
+/// cannot compile for (the build script's wasmtime has only its own machine's code generator)
+/// gets an empty artifact and a warning: that binary compiles the policy when it starts.
+fn precompile(wasm: &Path) -> Result<PathBuf, String> {
+    println!("cargo:rerun-if-changed=src/policy/compilation.rs");
+    let target = env::var("TARGET").map_err(|e| format!("TARGET: {e}"))?;
+    println!("cargo:rustc-env=AIM_ENGINE_TARGET={target}");
+    let out = PathBuf::from(env::var("OUT_DIR").map_err(|e| format!("OUT_DIR: {e}"))?)
+        .join(PRECOMPILED_ARTIFACT);
+    let component = fs::read(wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
+    let artifact = compilation::compilation_config(&target)
+        .and_then(|config| wasmtime::Engine::new(&config))
+        .and_then(|engine| engine.precompile_component(&component))
+        .unwrap_or_else(|error| {
+            println!(
+                "cargo:warning=the default policy could not be precompiled for {target} ({error:#}); aim-engine will compile it when it starts"
+            );
+            Vec::new()
+        });
+    fs::write(&out, artifact).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    Ok(out)
 }
 
 fn build_default_policy() -> Result<PathBuf, String> {

@@ -216,6 +216,7 @@ impl Metrics {
     pub fn policy_compiled(&self, policy: &str, report: LoadReport) {
         let cache = match report.cache {
             Some(CacheOutcome::Hit) => "hit",
+            Some(CacheOutcome::Embedded) => "embedded",
             Some(_) => "compiled",
             None => "disabled",
         };

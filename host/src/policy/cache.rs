@@ -59,6 +59,8 @@ pub enum CacheOutcome {
     Compiled,
     /// An entry existed but failed verification; compiled and replaced.
     Replaced,
+    /// Not from the cache: the artifact precompiled into the binary (the default policy).
+    Embedded,
 }
 
 /// `$XDG_CACHE_HOME/aim-engine/policies`, else `~/.cache/aim-engine/policies`, else a directory

@@ -3,9 +3,15 @@
 
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Enabled, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig,
+};
 
+use super::compilation::compilation_config;
 use super::limits::MAX_MEMORY_BYTES;
+
+/// The target this binary was built for, which its policies are compiled for too.
+pub const TARGET: &str = env!("AIM_ENGINE_TARGET");
 
 /// How often the epoch advances; deadlines are rounded up to whole ticks.
 pub const DEFAULT_TICK: Duration = Duration::from_millis(10);
@@ -33,23 +39,23 @@ impl Allocator {
 /// instantiation is a little slower, so fall back and say so.
 pub fn build_engine(prefer_pooling: bool) -> wasmtime::Result<(Engine, Allocator)> {
     if prefer_pooling {
-        match Engine::new(&config(Some(pool()))) {
+        match Engine::new(&config(Some(pool()))?) {
             Ok(engine) => return Ok((engine, Allocator::Pooling)),
             Err(error) => {
                 tracing::warn!(error = %error, "policy instance pool unavailable; using on-demand allocation");
             }
         }
     }
-    Ok((Engine::new(&config(None))?, Allocator::OnDemand))
+    Ok((Engine::new(&config(None)?)?, Allocator::OnDemand))
 }
 
-fn config(pool: Option<PoolingAllocationConfig>) -> Config {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
+/// The shared compilation settings ([`super::compilation`]) with the instance allocator.
+fn config(pool: Option<PoolingAllocationConfig>) -> wasmtime::Result<Config> {
+    let mut config = compilation_config(TARGET)?;
     if let Some(pool) = pool {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
-    config
+    Ok(config)
 }
 
 /// Sized for a few dozen concurrent calls; each memory slot reserves virtual address space only.
@@ -60,9 +66,14 @@ fn pool() -> PoolingAllocationConfig {
         .total_memories(256)
         .total_tables(1024)
         .max_memory_size(MAX_MEMORY_BYTES)
-        // Slots keep a little memory resident so a warm slot needs no page faults for small policies.
-        .linear_memory_keep_resident(64 << 10)
-        .table_keep_resident(16 << 10);
+        // A slot put back keeps up to this much of its memory resident and resets it with
+        // `memset` instead of `madvise`, so the next call in it takes no page faults there. With
+        // PAGEMAP_SCAN (Linux 6.7 and later) only the pages the call wrote are reset and kept, so
+        // a slot keeps what one call of its policy touches (a plan of the default policy: a few
+        // hundred KiB), never more than this; older kernels reset the lowest bytes up to it.
+        .linear_memory_keep_resident(512 << 10)
+        .table_keep_resident(16 << 10)
+        .pagemap_scan(Enabled::Auto);
     pool
 }
 

@@ -19,6 +19,7 @@ mod bounds;
 mod cache;
 mod call;
 pub mod checks;
+mod compilation;
 mod delegation;
 mod diagnose;
 mod digest;

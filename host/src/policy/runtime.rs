@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wasmtime::Engine;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 
 use super::bindings::Operator;
 use super::cache::{CacheOutcome, DEFAULT_CACHE_MAX_BYTES, PrecompileCache, default_cache_dir};
@@ -170,23 +170,42 @@ impl PolicyRuntime {
             });
         }
         let started = Instant::now();
-        let (component, cache) = match &self.cache {
+        let (component, cache) = self.compile(wasm, &digest)?;
+        let report = LoadReport {
+            compile_time: started.elapsed(),
+            cache,
+        };
+        self.link_and_check(component, digest, limits, report)
+    }
+
+    /// Compiles `wasm` (whose digest is `digest`), through the precompile cache when there is one.
+    pub(super) fn compile(
+        &self,
+        wasm: &[u8],
+        digest: &Digest,
+    ) -> Result<(Component, Option<CacheOutcome>), PolicyError> {
+        match &self.cache {
             Some(cache) => cache
-                .load_or_compile(&self.engine, &digest, wasm)
+                .load_or_compile(&self.engine, digest, wasm)
                 .map(|(c, outcome)| (c, Some(outcome))),
-            None => wasmtime::component::Component::new(&self.engine, wasm)
-                .map(|c| (c, None::<CacheOutcome>)),
+            None => Component::new(&self.engine, wasm).map(|c| (c, None)),
         }
-        .map_err(|e| diagnose::uncompilable(wasm, &e))?;
-        let compile_time = started.elapsed();
+        .map_err(|e| diagnose::uncompilable(wasm, &e))
+    }
+
+    /// Links a compiled policy against WASI and the operator's imports, then checks it (see
+    /// [`PolicyRuntime::load`]).
+    pub(super) fn link_and_check(
+        &self,
+        component: Component,
+        digest: Digest,
+        limits: PolicyLimits,
+        report: LoadReport,
+    ) -> Result<LoadedPolicy, PolicyError> {
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| diagnose::unsatisfied_imports(&component, &self.engine, &e))?;
-        let report = LoadReport {
-            compile_time,
-            cache,
-        };
         LoadedPolicy::check(
             self.engine.clone(),
             pre,

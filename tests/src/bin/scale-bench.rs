@@ -5,7 +5,11 @@
 //! ```text
 //! cargo build --release -p aim-engine -p aim-tests --bins
 //! target/release/scale-bench --services 100,1000 --engine wasm,native
+//! target/release/scale-bench --startup 5 --engine wasm
 //! ```
+//!
+//! With `--startup N` it measures instead how the operator starts on a cluster with nothing to
+//! reconcile: N starts per engine, each from exec until `/readyz` answers, with its peak RSS.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +42,10 @@ struct Cli {
     /// How long all services of one run may take to reach Running.
     #[arg(long, default_value_t = 1800)]
     timeout_seconds: u64,
+    /// Measure start-up instead: this many starts per engine on an empty cluster, each timed
+    /// from exec until `/readyz` answers 200, with the peak RSS by then.
+    #[arg(long, value_name = "STARTS")]
+    startup: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -76,6 +84,9 @@ async fn bench(cli: &Cli) -> Result<()> {
          aim-tests --bins) or pass --operator",
         operator.display()
     );
+    if let Some(starts) = cli.startup {
+        return startup(&operator, &cli.engine, starts).await;
+    }
     let cache_home = tempfile::tempdir()?;
     scale::warm_policy_cache(&operator, cache_home.path())?;
     let shared = std::env::var("AIM_TESTENV_SHARED").is_ok_and(|v| v == "1");
@@ -116,5 +127,25 @@ async fn bench(cli: &Cli) -> Result<()> {
         }
     }
     println!("all runs:\n\n{}", scale::report(&runs));
+    Ok(())
+}
+
+/// `--startup`: `starts` starts per engine on one control plane with nothing to reconcile.
+async fn startup(operator: &std::path::Path, engines: &[Engine], starts: usize) -> Result<()> {
+    let shared = std::env::var("AIM_TESTENV_SHARED").is_ok_and(|v| v == "1");
+    let fresh;
+    let env = if shared {
+        TestEnv::shared().await?
+    } else {
+        fresh = TestEnv::start().await?;
+        &fresh
+    };
+    for &engine in engines {
+        let mut runs = Vec::with_capacity(starts);
+        for _ in 0..starts.max(1) {
+            runs.push(scale::measure_startup(env, operator, engine).await?);
+        }
+        println!("{}", scale::startup_report(engine, &runs));
+    }
     Ok(())
 }

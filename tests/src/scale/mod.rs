@@ -12,6 +12,7 @@ mod figures;
 mod mix;
 mod scrape;
 mod simulate;
+mod startup;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ use crate::{TestEnv, TestNamespace, fixtures};
 pub use figures::{Figures, report};
 pub use mix::Kind;
 pub use scrape::Scrape;
+pub use startup::{Startup, measure_startup, startup_report};
 
 use simulate::{Services, Simulator};
 
