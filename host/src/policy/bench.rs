@@ -11,8 +11,10 @@ use super::delegation::Delegation;
 use super::engine::deadline_ticks;
 use super::error::PolicyError;
 use super::limits::PolicyLimits;
-use super::loaded::{LoadedPolicy, Reply, SubjectKind};
+use super::loaded::LoadedPolicy;
+use super::reply::Reply;
 use super::sandbox::CallState;
+use super::subject_kind::SubjectKind;
 
 /// The call to measure.
 #[derive(Debug, Clone)]

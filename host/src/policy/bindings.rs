@@ -24,6 +24,3 @@ pub const METADATA_EXPORT: &str = "aim:policy/metadata@0.1.0";
 pub const PATHS_EXPORT: &str = "aim:policy/paths@0.1.0";
 pub const SELECTION_EXPORT: &str = "aim:policy/selection@0.1.0";
 pub const PLANNER_EXPORT: &str = "aim:policy/planner@0.1.0";
-
-/// Policies import the type-only `types` interface; it has no functions for the host to provide.
-impl aim::policy::types::Host for super::sandbox::CallState {}

@@ -11,69 +11,21 @@ use wasmtime::Engine;
 use wasmtime::component::InstancePre;
 
 use super::bindings::{
-    METADATA_EXPORT, PATHS_EXPORT, PLANNER_EXPORT, PathRequest, PlanFlow, PolicyInfo,
-    PolicyInterface, SELECTION_EXPORT, Selection, SelectionRequest, WitPolicyError, metadata,
-    paths, planner, selection,
+    METADATA_EXPORT, PATHS_EXPORT, PLANNER_EXPORT, PathRequest, PolicyInfo, PolicyInterface,
+    SELECTION_EXPORT, Selection, SelectionRequest, WitPolicyError, metadata, paths, planner,
+    selection,
 };
 use super::cache::CacheOutcome;
 use super::call::{CallTarget, call};
-use super::delegation::Delegation;
+use super::delegation::{Callee, Delegation};
 use super::diagnose;
 use super::digest::Digest;
 use super::error::PolicyError;
 use super::limits::PolicyLimits;
 use super::memory::MemoryPool;
+use super::reply::Reply;
 use super::sandbox::CallState;
-
-/// The planner entry points, one per reconciled kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SubjectKind {
-    Service,
-    Template,
-    Model,
-    TemplateCache,
-    ModelCache,
-}
-
-impl SubjectKind {
-    pub const ALL: [SubjectKind; 5] = [
-        SubjectKind::Service,
-        SubjectKind::Template,
-        SubjectKind::Model,
-        SubjectKind::TemplateCache,
-        SubjectKind::ModelCache,
-    ];
-
-    /// The WIT function name.
-    pub fn function(self) -> &'static str {
-        match self {
-            SubjectKind::Service => "plan-service",
-            SubjectKind::Template => "plan-template",
-            SubjectKind::Model => "plan-model",
-            SubjectKind::TemplateCache => "plan-template-cache",
-            SubjectKind::ModelCache => "plan-model-cache",
-        }
-    }
-}
-
-impl From<PlanFlow> for SubjectKind {
-    fn from(flow: PlanFlow) -> Self {
-        match flow {
-            PlanFlow::Service => SubjectKind::Service,
-            PlanFlow::Template => SubjectKind::Template,
-            PlanFlow::Model => SubjectKind::Model,
-            PlanFlow::TemplateCache => SubjectKind::TemplateCache,
-            PlanFlow::ModelCache => SubjectKind::ModelCache,
-        }
-    }
-}
-
-/// A policy's answer, or its statement that it leaves this call to the default policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply<T> {
-    Answer(T),
-    Unsupported,
-}
+use super::subject_kind::SubjectKind;
 
 /// How loading went, for `policy check` and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,6 +297,41 @@ impl LoadedPolicy {
             }
         })?;
         reply(answer)
+    }
+}
+
+impl Callee for LoadedPolicy {
+    fn name(&self) -> &str {
+        &self.info().name
+    }
+
+    fn exports(&self, interface: PolicyInterface) -> bool {
+        LoadedPolicy::exports(self, interface)
+    }
+
+    fn render_path(
+        &self,
+        request: &PathRequest,
+        delegation: &Delegation,
+    ) -> Result<Reply<String>, PolicyError> {
+        LoadedPolicy::render_path(self, request, delegation)
+    }
+
+    fn select_template(
+        &self,
+        request: &SelectionRequest,
+        delegation: &Delegation,
+    ) -> Result<Reply<Selection>, PolicyError> {
+        LoadedPolicy::select_template(self, request, delegation)
+    }
+
+    fn plan_raw(
+        &self,
+        kind: SubjectKind,
+        observation: &str,
+        delegation: &Delegation,
+    ) -> Result<Reply<String>, PolicyError> {
+        LoadedPolicy::plan_raw(self, kind, observation, delegation)
     }
 }
 

@@ -26,15 +26,18 @@ mod digest;
 mod embedded;
 mod engine;
 mod error;
+mod imports;
 mod limits;
 mod loaded;
 mod memory;
 mod native;
 mod output;
 mod registry;
+mod reply;
 mod runtime;
 mod sandbox;
 mod set;
+mod subject_kind;
 mod trail;
 mod waits;
 
@@ -52,11 +55,13 @@ pub use error::PolicyError;
 pub use limits::{
     DEFAULT_DEADLINE, DEFAULT_MEMORY_BYTES, MAX_DEADLINE, MAX_MEMORY_BYTES, PolicyLimits,
 };
-pub use loaded::{LoadReport, LoadedPolicy, Reply, SubjectKind, interface_name};
+pub use loaded::{LoadReport, LoadedPolicy, interface_name};
 pub use native::PolicyEngine;
 pub use registry::{PolicyRegistry, PolicySource, ReloadFailure};
+pub use reply::Reply;
 pub use runtime::{
     CacheLocation, DEFAULT_MEMORY_BUDGET, PolicyRuntime, RuntimeConfig, RuntimeError,
 };
 pub use set::PolicySet;
+pub use subject_kind::SubjectKind;
 pub use trail::{CallOutcome, PolicyCall, Trail};

@@ -8,7 +8,7 @@ use aim_policy_default::advisor::NoAdvice;
 use aim_policy_default::planner::{self, plan_json};
 
 use super::error::PolicyError;
-use super::loaded::SubjectKind;
+use super::subject_kind::SubjectKind;
 
 /// How the embedded default policy runs (`aim-engine run --policy-engine`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

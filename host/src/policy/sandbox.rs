@@ -95,3 +95,6 @@ impl WasiView for CallState {
         }
     }
 }
+
+/// Policies import the type-only `types` interface; it has no functions for the host to provide.
+impl super::bindings::aim::policy::types::Host for CallState {}

@@ -12,8 +12,10 @@ use super::bindings::{PathRequest, PolicyInterface, Selection, SelectionRequest}
 use super::checks::{OutputRules, PlanSubject, check_plan};
 use super::delegation::Delegation;
 use super::error::PolicyError;
-use super::loaded::{LoadedPolicy, Reply, SubjectKind};
+use super::loaded::LoadedPolicy;
 use super::native::{self, PolicyEngine};
+use super::reply::Reply;
+use super::subject_kind::SubjectKind;
 use super::trail::{Trail, traced};
 
 /// An immutable pair of policies; swapped whole on reload so in-flight calls finish on the old one.
@@ -113,14 +115,16 @@ impl PolicySet {
         if let Some(custom) = custom.filter(|custom| custom.exports(interface)) {
             let delegation = Delegation::within_set(Some(custom), &self.default, Some(interface))
                 .with_trail(self.trail.clone());
-            let reply = traced(trail, 0, custom, function, || call(custom, &delegation))?;
+            let reply = traced(trail, 0, &custom.info().name, function, || {
+                call(custom, &delegation)
+            })?;
             if let Reply::Answer(answer) = reply {
                 return Ok(answer);
             }
         }
         let delegation = Delegation::within_set(custom, &self.default, already_asked)
             .with_trail(self.trail.clone());
-        match traced(trail, 0, &self.default, function, || {
+        match traced(trail, 0, &self.default.info().name, function, || {
             call(&self.default, &delegation)
         })? {
             Reply::Answer(answer) => Ok(answer),

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::error::PolicyError;
-use super::loaded::{LoadedPolicy, Reply};
+use super::reply::Reply;
 
 /// How a call ended, as far as the trail tells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,16 +43,11 @@ pub struct Trail {
 
 impl Trail {
     /// Notes that `policy` is being asked `function`; [`Trail::finish`] records the outcome.
-    pub(super) fn start(
-        &self,
-        depth: usize,
-        policy: &LoadedPolicy,
-        function: &'static str,
-    ) -> usize {
+    pub(super) fn start(&self, depth: usize, policy: &str, function: &'static str) -> usize {
         let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
         calls.push(PolicyCall {
             depth,
-            policy: policy.info().name.clone(),
+            policy: policy.to_owned(),
             function,
             outcome: CallOutcome::Pending,
         });
@@ -81,11 +76,11 @@ impl Trail {
     }
 }
 
-/// Runs `call` on `policy`, recording it in `trail` when there is one.
+/// Runs `call` on the policy named `policy`, recording it in `trail` when there is one.
 pub(super) fn traced<T>(
     trail: Option<&Trail>,
     depth: usize,
-    policy: &LoadedPolicy,
+    policy: &str,
     function: &'static str,
     call: impl FnOnce() -> Result<Reply<T>, PolicyError>,
 ) -> Result<Reply<T>, PolicyError> {
