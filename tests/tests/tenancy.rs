@@ -560,14 +560,23 @@ async fn a_name_held_by_someone_else_is_left_alone_with_a_condition_and_an_event
         claim.meta().owner_references.is_none(),
         "no owner was hung on someone else's claim"
     );
+    // The Event follows the status write; it may land a moment later.
     let events: Api<Event> = ns.api();
-    let warnings = events.list(&ListParams::default()).await.unwrap().items;
-    assert!(
-        warnings
-            .iter()
-            .any(|e| e.reason.as_deref() == Some("NameConflict")
-                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("chat"))
-    );
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let warnings = events.list(&ListParams::default()).await.unwrap().items;
+        if warnings.iter().any(|e| {
+            e.reason.as_deref() == Some("NameConflict")
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("chat")
+        }) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no NameConflict Event on the service in {TIMEOUT:?}: {warnings:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Anyone may create Jobs carrying discovery's labels; they must not take the cluster's discovery
