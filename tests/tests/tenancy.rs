@@ -577,6 +577,20 @@ async fn a_name_held_by_someone_else_is_left_alone_with_a_condition_and_an_event
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // The same failure, reported again on each retry, writes nothing new: a status rewritten at
+    // every report would wake the service into another failing reconcile, in a loop.
+    let settled = services.get("chat").await.unwrap().resource_version();
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = services.get("chat").await.unwrap();
+        assert_eq!(
+            now.resource_version(),
+            settled,
+            "the service was rewritten while its failure stayed the same: {:?}",
+            now.status
+        );
+    }
 }
 
 /// Anyone may create Jobs carrying discovery's labels; they must not take the cluster's discovery
