@@ -43,36 +43,20 @@ impl defaults::Host for CallState {
         &mut self,
         request: PathRequest,
     ) -> wasmtime::Result<Result<String, WitPolicyError>> {
-        let Some(default) = self.delegation.default_policy().cloned() else {
-            return Ok(Err(WitPolicyError::Unsupported));
-        };
-        let nested = self.delegation.nested(None);
-        let reply = traced(
-            nested.trail.as_ref(),
-            nested.depth,
-            default.name(),
-            "render-path",
-            || default.render_path(&request, &nested),
-        );
-        pass_back(self, reply)
+        let target = self.nested_default();
+        self.ask(target, "render-path", |policy, nested| {
+            policy.render_path(&request, nested)
+        })
     }
 
     fn select_template(
         &mut self,
         request: SelectionRequest,
     ) -> wasmtime::Result<Result<Selection, WitPolicyError>> {
-        let Some(default) = self.delegation.default_policy().cloned() else {
-            return Ok(Err(WitPolicyError::Unsupported));
-        };
-        let nested = self.delegation.nested(None);
-        let reply = traced(
-            nested.trail.as_ref(),
-            nested.depth,
-            default.name(),
-            "select-template",
-            || default.select_template(&request, &nested),
-        );
-        pass_back(self, reply)
+        let target = self.nested_default();
+        self.ask(target, "select-template", |policy, nested| {
+            policy.select_template(&request, nested)
+        })
     }
 
     fn plan(
@@ -80,19 +64,11 @@ impl defaults::Host for CallState {
         flow: PlanFlow,
         observation: String,
     ) -> wasmtime::Result<Result<String, WitPolicyError>> {
-        let Some(default) = self.delegation.default_policy().cloned() else {
-            return Ok(Err(WitPolicyError::Unsupported));
-        };
-        let flow = SubjectKind::from(flow);
-        let nested = self.delegation.nested(None);
-        let reply = traced(
-            nested.trail.as_ref(),
-            nested.depth,
-            default.name(),
-            flow.function(),
-            || default.plan_raw(flow, &observation, &nested),
-        );
-        pass_back(self, reply)
+        let kind = SubjectKind::from(flow);
+        let target = self.nested_default();
+        self.ask(target, kind.function(), |policy, nested| {
+            policy.plan_raw(kind, &observation, nested)
+        })
     }
 }
 
@@ -108,41 +84,57 @@ impl custom::Host for CallState {
         &mut self,
         request: PathRequest,
     ) -> wasmtime::Result<Result<String, WitPolicyError>> {
-        let Some((custom, nested)) = self.nested_custom(PolicyInterface::Paths) else {
-            return Ok(Err(WitPolicyError::Unsupported));
-        };
-        let reply = traced(
-            nested.trail.as_ref(),
-            nested.depth,
-            custom.name(),
-            "render-path",
-            || custom.render_path(&request, &nested),
-        );
-        pass_back(self, reply)
+        let target = self.nested_custom(PolicyInterface::Paths);
+        self.ask(target, "render-path", |policy, nested| {
+            policy.render_path(&request, nested)
+        })
     }
 
     fn select_template(
         &mut self,
         request: SelectionRequest,
     ) -> wasmtime::Result<Result<Selection, WitPolicyError>> {
-        let Some((custom, nested)) = self.nested_custom(PolicyInterface::Selection) else {
+        let target = self.nested_custom(PolicyInterface::Selection);
+        self.ask(target, "select-template", |policy, nested| {
+            policy.select_template(&request, nested)
+        })
+    }
+}
+
+/// The policy a nested call goes to, and what that policy may reach in turn.
+type Target = Option<(Arc<dyn Callee>, Delegation)>;
+
+impl CallState {
+    /// The default policy, one level deeper.
+    fn nested_default(&self) -> Target {
+        let default = self.delegation.default_policy()?.clone();
+        Some((default, self.delegation.nested(None)))
+    }
+
+    /// The custom policy to call for `interface`, with that interface now being answered.
+    fn nested_custom(&self, interface: PolicyInterface) -> Target {
+        let custom = self.delegation.custom_for(interface)?.clone();
+        Some((custom, self.delegation.nested(Some(interface))))
+    }
+
+    /// Asks `target` through `call` (recorded as `function` when there is a trail) and hands the
+    /// reply back; `unsupported` when there is no policy to ask.
+    fn ask<T>(
+        &mut self,
+        target: Target,
+        function: &'static str,
+        call: impl FnOnce(&dyn Callee, &Delegation) -> Result<Reply<T>, PolicyError>,
+    ) -> wasmtime::Result<Result<T, WitPolicyError>> {
+        let Some((policy, nested)) = target else {
             return Ok(Err(WitPolicyError::Unsupported));
         };
         let reply = traced(
             nested.trail.as_ref(),
             nested.depth,
-            custom.name(),
-            "select-template",
-            || custom.select_template(&request, &nested),
+            policy.name(),
+            function,
+            || call(policy.as_ref(), &nested),
         );
         pass_back(self, reply)
-    }
-}
-
-impl CallState {
-    /// The custom policy to call for `interface` and what it may reach in turn.
-    fn nested_custom(&self, interface: PolicyInterface) -> Option<(Arc<dyn Callee>, Delegation)> {
-        let custom = self.delegation.custom_for(interface)?.clone();
-        Some((custom, self.delegation.nested(Some(interface))))
     }
 }
