@@ -9,5 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2 >/dev/null
 tests/k8s/build.sh
-cargo build --release --locked -p aim-engine -p aim-tests --bin aim-engine --bin scale-bench
+cargo build --release --locked -p aim-engine -p aim-tests --bin aim-engine --bin scale-bench \
+    --features aim-engine/native-policy
 exec "${CARGO_TARGET_DIR:-target}/release/scale-bench" "$@"

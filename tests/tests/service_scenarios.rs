@@ -15,6 +15,7 @@ use aim_api::v1alpha1::AIMService;
 use aim_tests::fixtures::{self, inference_service_api};
 use aim_tests::history::History;
 use aim_tests::{TestNamespace, wait_for, wait_for_deletion};
+use kube::ResourceExt;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
 };
@@ -160,6 +161,50 @@ async fn running_routed_service(ns: &TestNamespace) -> (Api<DynamicObject>, Api<
         .await
         .unwrap();
     (isvcs, routes)
+}
+
+// The operator sends no apply that would change nothing, yet what another writer changes in
+// what the operator planned, in the spec or in the labels, is put back.
+#[tokio::test]
+async fn another_writers_edits_of_a_running_services_inference_service_are_taken_back() {
+    let ns = namespace().await;
+    let (isvcs, _) = running_routed_service(&ns).await;
+    let someone = PatchParams {
+        field_manager: Some("someone-else".into()),
+        ..PatchParams::default()
+    };
+    isvcs
+        .patch(
+            "chat",
+            &someone,
+            &Patch::Merge(json!({"spec": {"predictor": {"minReplicas": 5}}})),
+        )
+        .await
+        .unwrap();
+    wait_for(&isvcs, "chat", TIMEOUT, |i| {
+        i.data["spec"]["predictor"]["minReplicas"] == 1
+    })
+    .await
+    .unwrap();
+    isvcs
+        .patch(
+            "chat",
+            &someone,
+            &Patch::Merge(
+                json!({"metadata": {"labels": {"aim.silogen.ai/service-name": "other"}}}),
+            ),
+        )
+        .await
+        .unwrap();
+    let restored = wait_for(&isvcs, "chat", TIMEOUT, |i| {
+        i.labels()
+            .get("aim.silogen.ai/service-name")
+            .map(String::as_str)
+            == Some("chat")
+    })
+    .await
+    .unwrap();
+    assert_eq!(restored.data["spec"]["predictor"]["minReplicas"], 1);
 }
 
 fn observed_generation(service: &AIMService) -> Option<i64> {

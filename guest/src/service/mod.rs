@@ -160,16 +160,27 @@ fn planned_objects(
     Ok(planned)
 }
 
-/// An Event when the overall state changes: Warning for Failed and Degraded, with the reason and
-/// message of the Ready condition.
+/// An Event only where a person would want one: a Warning when the service becomes Failed or
+/// Degraded, and a Normal one when it is Running again after that. Routine progress (Pending,
+/// Starting, the first Running) is on the status alone, so a healthy rollout records nothing.
+/// Either carries the reason and message of the Ready condition.
 fn transition_events(
     previous: Option<AIMServiceStatusEnum>,
     now: AIMServiceStatusEnum,
     status: &Value,
 ) -> Vec<PlannedEvent> {
-    if previous == Some(now) {
-        return Vec::new();
-    }
+    let troubled = |state| {
+        matches!(
+            state,
+            Some(AIMServiceStatusEnum::Failed | AIMServiceStatusEnum::Degraded)
+        )
+    };
+    let type_ = match now {
+        _ if previous == Some(now) => return Vec::new(),
+        AIMServiceStatusEnum::Failed | AIMServiceStatusEnum::Degraded => EventType::Warning,
+        AIMServiceStatusEnum::Running if troubled(previous) => EventType::Normal,
+        _ => return Vec::new(),
+    };
     let ready = status["conditions"]
         .as_array()
         .and_then(|all| all.iter().find(|c| c["type"] == types::READY));
@@ -178,10 +189,6 @@ fn transition_events(
             .and_then(|c| c[key].as_str())
             .unwrap_or_default()
             .to_owned()
-    };
-    let type_ = match now {
-        AIMServiceStatusEnum::Failed | AIMServiceStatusEnum::Degraded => EventType::Warning,
-        _ => EventType::Normal,
     };
     let state = template::enum_text(&now);
     vec![PlannedEvent {

@@ -330,7 +330,46 @@ fn a_ready_inference_service_makes_the_service_running_with_the_guides_condition
     assert_condition(&status, "Failure", "False", "Resolved");
     assert_eq!(condition(&status, "Ready")["message"], "Service is ready");
     assert!(plan.requeue_after_seconds.is_none());
-    assert_eq!(plan.events.len(), 1);
+    assert!(
+        plan.events.is_empty(),
+        "a first rollout is on the status alone: {:?}",
+        plan.events
+    );
+}
+
+#[test]
+fn a_service_records_an_event_when_it_degrades_and_when_it_runs_again() {
+    let mut observation = discovered();
+    isvc_ready(&mut observation);
+    let healthy = observation.inference_services[0].status.clone();
+    observation.inference_services[0].status = Some(
+        serde_json::from_value(json!({"conditions": [{"type": "Ready", "status": "False"}], "modelStatus": {"lastFailureInfo": {"reason": "ModelLoadFailed", "message": "out of memory"}}})).unwrap(),
+    );
+    let (degrading, mut degraded) = run(&observation);
+    assert_eq!(degraded["status"], "Degraded");
+    let warning = degrading.events.first().expect("a Warning Event");
+    assert_eq!(format!("{:?}", warning.type_), "Warning");
+    assert_eq!(warning.reason, condition(&degraded, "Ready")["reason"]);
+    assert!(
+        warning.message.starts_with("Service is Degraded: "),
+        "{}",
+        warning.message
+    );
+
+    // The host stamps new conditions with the time it writes them.
+    for condition in degraded["conditions"].as_array_mut().unwrap() {
+        condition["lastTransitionTime"] = json!("2025-01-01T00:00:00Z");
+    }
+    observation.service.status = Some(serde_json::from_value(degraded).unwrap());
+    observation.inference_services[0].status = healthy;
+    let (recovering, running) = run(&observation);
+    assert_eq!(running["status"], "Running");
+    assert_eq!(recovering.events.len(), 1, "{:?}", recovering.events);
+    assert_eq!(format!("{:?}", recovering.events[0].type_), "Normal");
+    assert_eq!(
+        recovering.events[0].message,
+        "Service is Running: Service is ready"
+    );
 }
 
 #[test]

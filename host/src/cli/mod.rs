@@ -1,5 +1,6 @@
 //! Command-line interface: one module per subcommand, dispatched from [`main`].
 
+#[cfg(feature = "native-policy")]
 mod bench_plan;
 pub mod crds;
 mod pod_rules;
@@ -36,6 +37,7 @@ enum Command {
     /// Show offline what the operator would create for AIMServices in files, and their status.
     Render(render::Args),
     /// Measure one full AIMService plan natively and through the wasm policy, and their ratio.
+    #[cfg(feature = "native-policy")]
     BenchPlan(bench_plan::Args),
     /// Run the operator against the cluster of the current kubeconfig or service account.
     Run(run::Args),
@@ -49,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Policy(args) => policy::run(&args, cli.verbose),
         Command::Render(args) => render::run(&args, cli.verbose),
         Command::Run(args) => run::run(&args),
+        #[cfg(feature = "native-policy")]
         Command::BenchPlan(args) => bench_plan::run(&args),
     };
     match outcome {

@@ -53,10 +53,7 @@ pub fn run_diff(args: &DiffArgs, limits: PolicyLimits) -> anyhow::Result<ExitCod
 async fn diff(args: &DiffArgs, limits: PolicyLimits) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(&args.policy)
         .with_context(|| format!("reading {}", args.policy.display()))?;
-    let policies = PolicyRuntime::new(RuntimeConfig {
-        cache: CacheLocation::Default,
-        ..RuntimeConfig::default()
-    })?;
+    let policies = PolicyRuntime::new(RuntimeConfig::one_shot(CacheLocation::Default))?;
     let default = load_default_policy(&policies)?;
     let rules = Arc::new(OutputRules::new(args.operator_namespace.clone()));
     let candidate = policies

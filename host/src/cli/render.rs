@@ -57,10 +57,7 @@ pub(crate) fn offline_policies(
     operator_namespace: &str,
     cache: CacheLocation,
 ) -> anyhow::Result<PolicySet> {
-    let runtime = PolicyRuntime::new(RuntimeConfig {
-        cache,
-        ..RuntimeConfig::default()
-    })?;
+    let runtime = PolicyRuntime::new(RuntimeConfig::one_shot(cache))?;
     let default = load_default_policy(&runtime).context("loading the embedded default policy")?;
     let custom = match custom {
         Some((wasm, digest, limits)) => Some(Arc::new(

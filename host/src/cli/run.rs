@@ -66,8 +66,9 @@ pub struct Args {
     namespaces: Vec<String>,
     /// How the embedded default policy runs: `wasm`, in its sandbox, as always in production; or
     /// `native`, the same policy compiled into this binary and called without the sandbox, which
-    /// exists only to measure the sandbox's cost. `native` ignores AIMPolicies: every object is
-    /// planned by the default policy, whatever policy its runtime config names.
+    /// exists only to measure the sandbox's cost (in binaries built with the `native-policy`
+    /// feature). `native` ignores AIMPolicies: every object is planned by the default policy,
+    /// whatever policy its runtime config names.
     #[arg(long, env = "AIM_POLICY_ENGINE", value_enum, default_value_t = PolicyEngine::Wasm)]
     policy_engine: PolicyEngine,
     /// MiB of memory all policy calls running at the same time may use together; no AIMPolicy's
@@ -103,6 +104,12 @@ pub struct Args {
 /// Runs the operator. Exits 0 after a signal, non-zero when the lease was lost (so the pod
 /// restarts and competes again) or start-up failed.
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.policy_engine.is_built_in(),
+        "--policy-engine {:?} needs aim-engine built with the native-policy feature \
+         (cargo build --release --features native-policy)",
+        args.policy_engine
+    );
     init_logging(args.log_json);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -3,18 +3,19 @@
 //! per controller, so each controller owns exactly what it plans. One the operator does not hold
 //! yet is created (a create fails on a taken name, so nobody's object is taken over); one it holds
 //! is server-side applied, but only if the operator wrote it (see [`super::ownership`]): a name
-//! someone else holds stops the plan with a `NameConflict` on the subject. A deletion the subject
-//! does not control is skipped with a Warning Event.
+//! someone else holds stops the plan with a `NameConflict` on the subject. An apply that would
+//! change nothing is not sent (see [`super::applied`]). A deletion the subject does not control is
+//! skipped with a Warning Event.
 
 use aim_api::policy::plan::{ObjectReference, Owner, Plan, PlannedObject};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
     PostParams, Preconditions,
 };
 use kube::runtime::events::EventType;
 use kube::{Client, Resource, ResourceExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::context::Context;
@@ -86,14 +87,17 @@ where
                 owner.as_ref(),
                 subject.meta().uid.as_deref(),
             );
-            let new = serde_json::from_value::<DynamicObject>(object)
+            let new = DynamicObject::deserialize(&object)
                 .map_err(|e| Error::InvalidObject(format!("planned {}: {e}", reference.kind)))?;
             let params = PostParams {
                 field_manager: Some(manager.to_owned()),
                 ..PostParams::default()
             };
             match api.create(&params, &new).await {
-                Ok(_) => return Ok(()),
+                Ok(created) => {
+                    remember(ctx, &reference, &object, &created.metadata);
+                    return Ok(());
+                }
                 Err(kube::Error::Api(status)) if status.code == 409 => {
                     read_existing(&api, &reference).await?.ok_or_else(|| {
                         Error::NameConflict(format!(
@@ -127,21 +131,36 @@ where
         .and_then(|l| l.get(aim_api::conditions::labels::CREATED_BY))
         .cloned();
     let object = stamped(planned, &reference, owner.as_ref(), created_by.as_deref());
+    if ctx
+        .applied
+        .unchanged(&reference, &object, &existing.metadata)
+    {
+        return Ok(());
+    }
     // Force moves fields between the operator's own managers (every writer it applies over is
     // one of them, checked above).
-    api.patch(
-        &reference.name,
-        &PatchParams::apply(manager).force(),
-        &Patch::Apply(&object),
-    )
-    .await
-    .map_err(|e| {
-        Error::kube(
-            Request::Apply(reference.kind.clone(), reference.name.clone()),
-            e,
+    let applied = api
+        .patch(
+            &reference.name,
+            &PatchParams::apply(manager).force(),
+            &Patch::Apply(&object),
         )
-    })?;
+        .await
+        .map_err(|e| {
+            Error::kube(
+                Request::Apply(reference.kind.clone(), reference.name.clone()),
+                e,
+            )
+        })?;
+    remember(ctx, &reference, &object, &applied.metadata);
     Ok(())
+}
+
+/// Notes the write of `object` for `reference`, which left the object with `metadata`.
+fn remember(ctx: &Context, reference: &ObjectReference, object: &Value, metadata: &ObjectMeta) {
+    ctx.applied.record(reference, object, metadata, |child| {
+        ctx.stores.existing(child).is_some()
+    });
 }
 
 /// The planned object with the host's labels and the owner reference.

@@ -12,6 +12,7 @@ use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
 use tokio_util::sync::CancellationToken;
 
+use super::applied::AppliedRecords;
 use super::backoff::Backoff;
 use super::binding_modes::BindingModes;
 use super::error::Error;
@@ -65,6 +66,8 @@ pub struct Context {
     pub released_models: ReleasedModels,
     /// Storage classes' volume binding modes, read once per class.
     pub binding_modes: BindingModes,
+    /// The operator's last write of each child, so an unchanged plan sends nothing.
+    pub applied: AppliedRecords,
     events: EventRecorder,
 }
 
@@ -90,6 +93,7 @@ impl Context {
             shutdown: CancellationToken::new(),
             released_models: ReleasedModels::default(),
             binding_modes: BindingModes::default(),
+            applied: AppliedRecords::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The operator: controllers that observe the cluster, ask the policy for a plan, check it and carry
 //! it out. Each controller module wires its watches; [`pipeline`] is the reconcile they share.
 
+mod applied;
 pub mod apply;
 mod backoff;
 mod binding_modes;

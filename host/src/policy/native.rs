@@ -2,10 +2,9 @@
 //! sandbox (`aim-engine run --policy-engine native`). It exists to measure what the sandbox
 //! costs: the same planner code, the same checks on its plans, no wasm. Errors map as the
 //! component's do, and a panic, which would trap in wasm, is caught and reported as a trap.
-
-use aim_policy_default::PolicyFailure;
-use aim_policy_default::advisor::NoAdvice;
-use aim_policy_default::planner::{self, plan_json};
+//!
+//! Compiled in only with the `native-policy` feature; a binary without it refuses
+//! `--policy-engine native` when it starts.
 
 use super::error::PolicyError;
 use super::subject_kind::SubjectKind;
@@ -20,8 +19,20 @@ pub enum PolicyEngine {
     Native,
 }
 
+impl PolicyEngine {
+    /// Whether this binary can plan with the engine.
+    pub fn is_built_in(self) -> bool {
+        self == PolicyEngine::Wasm || cfg!(feature = "native-policy")
+    }
+}
+
 /// Plans `flow` with the natively compiled default policy; the plan is unchecked.
+#[cfg(feature = "native-policy")]
 pub(super) fn plan(flow: SubjectKind, observation: &str) -> Result<String, PolicyError> {
+    use aim_policy_default::PolicyFailure;
+    use aim_policy_default::advisor::NoAdvice;
+    use aim_policy_default::planner::{self, plan_json};
+
     let kind = match flow {
         SubjectKind::Service => planner::SubjectKind::Service,
         SubjectKind::Template => planner::SubjectKind::Template,
@@ -42,7 +53,16 @@ pub(super) fn plan(flow: SubjectKind, observation: &str) -> Result<String, Polic
     }
 }
 
-#[cfg(test)]
+/// Without the `native-policy` feature there is nothing to call; `aim-engine run` refuses the
+/// engine before any plan is asked for.
+#[cfg(not(feature = "native-policy"))]
+pub(super) fn plan(_: SubjectKind, _: &str) -> Result<String, PolicyError> {
+    Err(PolicyError::Trapped {
+        detail: "this aim-engine was built without the native-policy feature".to_owned(),
+    })
+}
+
+#[cfg(all(test, feature = "native-policy"))]
 mod tests {
     use super::*;
 

@@ -62,6 +62,19 @@ impl Default for RuntimeConfig {
     }
 }
 
+impl RuntimeConfig {
+    /// For a command that makes a handful of calls and exits (`render`, `policy test`, `policy
+    /// diff`): without the instance pool, whose reservation (about a thousand `mprotect`s of guard
+    /// pages) costs more than it saves on so few instantiations.
+    pub fn one_shot(cache: CacheLocation) -> Self {
+        RuntimeConfig {
+            cache,
+            prefer_pooling: false,
+            ..RuntimeConfig::default()
+        }
+    }
+}
+
 /// The runtime could not start at all (as opposed to one policy failing to load).
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {

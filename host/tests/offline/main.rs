@@ -8,6 +8,7 @@ mod support;
 mod authoring;
 mod crds_are_committed;
 mod policy_delegation;
+#[cfg(feature = "native-policy")]
 mod policy_engine;
 mod policy_loading;
 mod policy_sandbox;
