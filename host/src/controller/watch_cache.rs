@@ -3,10 +3,13 @@
 //! controller runs on its kind's cache and triggers on the changes of the caches of related kinds,
 //! so a reconcile never starts before the caches it reads have the change that started it.
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use futures::{Stream, StreamExt, TryStreamExt};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::controller::Controller;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -147,8 +150,8 @@ where
     }
 
     /// A controller of the cached objects, triggered by every object the cache holds when it
-    /// starts, then by each one added or changed (and each again after a re-list), once the store
-    /// has it.
+    /// starts, then by each one added, or changed in what it asks for ([`Intent`]): a write of
+    /// its status, by the controller itself, or its finalizers, is no reason to plan it again.
     pub fn controller(&self) -> Controller<K>
     where
         K: DeserializeOwned + std::fmt::Debug,
@@ -157,7 +160,7 @@ where
     }
 
     /// Changes as [`Self::changes`]; for a controller (`with_deleted` false), every object held
-    /// now first, as its own watch's first list would have.
+    /// now first, as its own watch's first list would have, and then only changes of intent.
     fn subscribe(&self, with_deleted: bool) -> impl Stream<Item = Arc<K>> + Send + 'static {
         let (sender, receiver) = mpsc::unbounded_channel();
         {
@@ -172,19 +175,23 @@ where
             subscribers.push(sender);
         }
         let store = self.store.clone();
-        futures::stream::unfold(receiver, move |mut receiver| {
+        let intents = Intents::<K>::default();
+        futures::stream::unfold((receiver, intents), move |(mut receiver, mut intents)| {
             let store = store.clone();
             async move {
                 loop {
                     match receiver.recv().await? {
                         Change::Deleted(object) if with_deleted => {
-                            return Some((object, receiver));
+                            return Some((object, (receiver, intents)));
                         }
-                        Change::Deleted(_) => {}
+                        Change::Deleted(object) => intents.forget(&object),
                         // Gone again since: its deletion follows.
                         Change::Stored(key) => {
-                            if let Some(object) = store.get(&key) {
-                                return Some((object, receiver));
+                            let Some(object) = store.get(&key) else {
+                                continue;
+                            };
+                            if with_deleted || intents.changed(key, &object) {
+                                return Some((object, (receiver, intents)));
                             }
                         }
                     }
@@ -201,6 +208,45 @@ where
             subscribers: Arc::default(),
         }
     }
+}
+
+/// The last intent seen of each object a controller runs on.
+struct Intents<K: Resource<DynamicType = ()>> {
+    seen: HashMap<ObjectRef<K>, u64>,
+}
+
+impl<K: Resource<DynamicType = ()>> Default for Intents<K> {
+    fn default() -> Self {
+        Intents {
+            seen: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Resource<DynamicType = ()>> Intents<K> {
+    /// Notes the intent of `object`, stored under `key`; whether it differs from the last one seen.
+    fn changed(&mut self, key: ObjectRef<K>, object: &K) -> bool {
+        let intent = intent(object.meta());
+        self.seen.insert(key, intent) != Some(intent)
+    }
+
+    fn forget(&mut self, object: &K) {
+        self.seen.remove(&ObjectRef::from_obj(object));
+    }
+}
+
+/// A digest of what an object asks of its controller: its identity, its spec (through
+/// `generation`, which the apiserver bumps on every spec change and when deletion starts), whether
+/// it is being deleted, and its labels and annotations (which policies read). Status, finalizers
+/// and managed fields are left out: the controller writes those itself.
+fn intent(meta: &ObjectMeta) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    meta.uid.hash(&mut hasher);
+    meta.generation.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    meta.labels.hash(&mut hasher);
+    meta.annotations.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// What one watch event, already applied to the store, changed.
@@ -252,6 +298,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
     use aim_api::v1alpha1::AIMModel;
+    use futures::FutureExt;
     use serde_json::json;
 
     fn model(name: &str, image: &str) -> AIMModel {
@@ -285,6 +332,43 @@ mod tests {
         notify(&cache.subscribers, changes_of(gone, &store));
         let seen = changes.next().await.unwrap();
         assert_eq!(seen.metadata.name.as_deref(), Some("llama"));
+    }
+
+    #[tokio::test]
+    async fn a_controller_is_triggered_by_changes_of_intent_not_by_status_or_finalizers() {
+        let (store, mut writer) = reflector::store::<AIMModel>();
+        let cache = WatchCache::of(store.clone());
+        let mut triggers = Box::pin(cache.subscribe(false));
+        let status = |m: &mut AIMModel| m.status = Some(Default::default());
+        let finalizer = |m: &mut AIMModel| m.metadata.finalizers = Some(vec!["x/y".into()]);
+        let spec = |m: &mut AIMModel| m.metadata.generation = Some(2);
+        let labels = |m: &mut AIMModel| {
+            m.metadata.labels = Some([("team".to_owned(), "a".to_owned())].into());
+        };
+        let deleting = |m: &mut AIMModel| {
+            m.metadata.deletion_timestamp =
+                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+                ));
+        };
+        let steps: [(&str, &dyn Fn(&mut AIMModel), bool); 6] = [
+            ("first seen", &|_| {}, true),
+            ("status written", &status, false),
+            ("finalizer added", &finalizer, false),
+            ("spec changed", &spec, true),
+            ("labels changed", &labels, true),
+            ("deletion started", &deleting, true),
+        ];
+        let mut object = model("llama", "a:1");
+        object.metadata.generation = Some(1);
+        for (step, change, triggers_a_reconcile) in steps {
+            change(&mut object);
+            let event = watcher::Event::Apply(object.clone());
+            writer.apply_watcher_event(&event);
+            notify(&cache.subscribers, changes_of(event, &store));
+            let triggered = triggers.next().now_or_never().is_some();
+            assert_eq!(triggered, triggers_a_reconcile, "{step}");
+        }
     }
 
     #[test]
