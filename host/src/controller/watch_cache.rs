@@ -351,7 +351,8 @@ mod tests {
                     k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
                 ));
         };
-        let steps: [(&str, &dyn Fn(&mut AIMModel), bool); 6] = [
+        type Edit<'a> = &'a dyn Fn(&mut AIMModel);
+        let steps: [(&str, Edit<'_>, bool); 6] = [
             ("first seen", &|_| {}, true),
             ("status written", &status, false),
             ("finalizer added", &finalizer, false),
