@@ -71,7 +71,13 @@ impl Malformed {
 
     /// The object decodes again (its own controller writes its status from now on).
     pub fn clear(&self, resource: &ApiResource, meta: &ObjectMeta) {
-        if self.lock().remove(&key(resource, meta)).is_some() {
+        let mut entries = self.lock();
+        // Every decoded watch event clears its object: almost always there is nothing to clear,
+        // and then no key is built.
+        if entries.is_empty() {
+            return;
+        }
+        if entries.remove(&key(resource, meta)).is_some() {
             tracing::info!(kind = %resource.kind, object = ?meta.name, "a malformed object decodes again");
         }
     }

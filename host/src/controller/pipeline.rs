@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use kube::api::Api;
+use kube::core::object::HasStatus;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
@@ -15,7 +16,7 @@ use super::apply::{apply_plan, sync_finalizers};
 use super::context::Context;
 use super::error::Error;
 use super::identity::ControllerIdentity;
-use super::status::{with_failure, write_status};
+use super::status::{current_status, with_failure, write_status};
 use crate::policy::PlanSubject;
 use aim_api::policy::observation::Observation;
 use aim_api::policy::plan::Plan;
@@ -36,7 +37,11 @@ pub async fn reconcile<K>(
     acting_for: Option<&str>,
 ) -> Result<Action, Error>
 where
-    K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = ()>
+        + HasStatus<Status: Serialize>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
 {
     let plan = ctx
         .plan(
@@ -67,7 +72,11 @@ pub async fn carry_out<K>(
     plan: Result<Plan, Error>,
 ) -> Result<Action, Error>
 where
-    K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = ()>
+        + HasStatus<Status: Serialize>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
 {
     let plan = match plan {
         Ok(plan) => plan,
@@ -115,14 +124,20 @@ async fn report<K>(
     error: Error,
 ) -> Error
 where
-    K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+    K: Resource<DynamicType = ()>
+        + HasStatus<Status: Serialize>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
 {
     let message = error.to_string();
     tracing::warn!(object = %key(subject), reason = error.reason(), %message, "reconcile failed");
-    let current = serde_json::to_value(subject)
-        .ok()
-        .and_then(|v| v.get("status").cloned());
-    let status = with_failure(current, subject.meta().generation, error.reason(), &message);
+    let status = with_failure(
+        current_status(subject),
+        subject.meta().generation,
+        error.reason(),
+        &message,
+    );
     if let Err(write_error) = write_status(api, identity.manager, subject, status).await {
         tracing::warn!(object = %key(subject), error = %write_error, "could not report the failure on the status");
     }

@@ -4,10 +4,19 @@
 
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
+use kube::core::object::HasStatus;
 use kube::{Resource, ResourceExt};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::error::{Error, Request};
+
+/// The subject's status as JSON; only the status is encoded, not the whole object.
+pub fn current_status<K: HasStatus<Status: Serialize>>(subject: &K) -> Option<Value> {
+    subject
+        .status()
+        .and_then(|status| serde_json::to_value(status).ok())
+}
 
 /// Writes `status` to `subject` by server-side apply on the status subresource.
 pub async fn write_status<K>(
@@ -18,16 +27,13 @@ pub async fn write_status<K>(
 ) -> Result<bool, Error>
 where
     K: Resource<DynamicType = ()>
+        + HasStatus<Status: Serialize>
         + Clone
-        + serde::Serialize
         + serde::de::DeserializeOwned
         + std::fmt::Debug,
 {
     stamp_transitions(&mut status, &Timestamp::now().to_string());
-    let current = serde_json::to_value(subject)
-        .ok()
-        .and_then(|v| v.get("status").cloned());
-    if current.as_ref() == Some(&status) {
+    if current_status(subject).as_ref() == Some(&status) {
         return Ok(false);
     }
     let body = json!({

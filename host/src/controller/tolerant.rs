@@ -9,7 +9,7 @@
 use std::fmt::Debug;
 
 use futures::{Stream, TryStreamExt};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -109,7 +109,7 @@ where
     K: Resource<DynamicType = ()> + DeserializeOwned,
 {
     let key = key_of::<K>(&object);
-    let meta = object.metadata.clone();
+    let meta = identity(&object.metadata);
     match serde_path_to_error::deserialize::<_, K>(as_json(object)) {
         Ok(decoded) => {
             decoding.malformed.clear(resource, &meta);
@@ -124,6 +124,20 @@ where
                 .record(resource, &meta, message, decoding.status_manager);
             Err(key)
         }
+    }
+}
+
+/// What [`Malformed`] reads of an object: who it is and which version. Copying this rather than
+/// the whole metadata (labels, annotations, managed fields) keeps every decoded watch event from
+/// copying what nothing reads.
+fn identity(meta: &ObjectMeta) -> ObjectMeta {
+    ObjectMeta {
+        name: meta.name.clone(),
+        namespace: meta.namespace.clone(),
+        uid: meta.uid.clone(),
+        resource_version: meta.resource_version.clone(),
+        generation: meta.generation,
+        ..ObjectMeta::default()
     }
 }
 

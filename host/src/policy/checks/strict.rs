@@ -12,10 +12,11 @@ pub fn decode<T: DeserializeOwned + Serialize>(value: &Value) -> Result<T, Strin
     let decoded: T = serde_path_to_error::deserialize(value)
         .map_err(|error| format!("{} does not decode: {}", at(error.path()), error.inner()))?;
     let encoded = serde_json::to_value(&decoded).map_err(|error| error.to_string())?;
-    match first_dropped(value, &encoded, String::new()) {
+    match first_dropped(value, &encoded) {
         None => Ok(decoded),
         Some(path) => Err(format!(
-            "field {path} is not one the operator can check; plans may not set it"
+            "field {} is not one the operator can check; plans may not set it",
+            path.text()
         )),
     }
 }
@@ -29,31 +30,60 @@ fn at(path: &serde_path_to_error::Path) -> String {
     }
 }
 
-/// The path of the first value set in `original` that `decoded` lacks. Nulls and empty
-/// objects or arrays carry nothing, so losing them loses nothing.
-fn first_dropped(original: &Value, decoded: &Value, path: String) -> Option<String> {
+/// Where a dropped value was, innermost step first: built only once one is found, so a plan
+/// that loses nothing (every plan of a sound policy) costs no path text.
+#[derive(Default)]
+struct DroppedAt<'a>(Vec<Step<'a>>);
+
+enum Step<'a> {
+    Field(&'a str),
+    Item(usize),
+}
+
+impl<'a> DroppedAt<'a> {
+    fn within(mut self, step: Step<'a>) -> Self {
+        self.0.push(step);
+        self
+    }
+
+    /// `spec.template.spec.containers[0].name`.
+    fn text(&self) -> String {
+        let mut text = String::new();
+        for step in self.0.iter().rev() {
+            match step {
+                Step::Field(key) if text.is_empty() => text.push_str(key),
+                Step::Field(key) => {
+                    text.push('.');
+                    text.push_str(key);
+                }
+                Step::Item(index) => text.push_str(&format!("[{index}]")),
+            }
+        }
+        text
+    }
+}
+
+/// Where the first value set in `original` that `decoded` lacks was. Nulls and empty objects or
+/// arrays carry nothing, so losing them loses nothing.
+fn first_dropped<'a>(original: &'a Value, decoded: &Value) -> Option<DroppedAt<'a>> {
     match (original, decoded) {
         (Value::Object(fields), Value::Object(kept)) => fields.iter().find_map(|(key, value)| {
-            let here = if path.is_empty() {
-                key.clone()
-            } else {
-                format!("{path}.{key}")
+            let inside = match kept.get(key) {
+                Some(kept) => first_dropped(value, kept)?,
+                None if carries_nothing(value) => return None,
+                None => DroppedAt::default(),
             };
-            match kept.get(key) {
-                Some(kept) => first_dropped(value, kept, here),
-                None if carries_nothing(value) => None,
-                None => Some(here),
-            }
+            Some(inside.within(Step::Field(key)))
         }),
         (Value::Array(items), Value::Array(kept)) if items.len() == kept.len() => items
             .iter()
             .zip(kept)
             .enumerate()
             .find_map(|(index, (item, kept))| {
-                first_dropped(item, kept, format!("{path}[{index}]"))
+                Some(first_dropped(item, kept)?.within(Step::Item(index)))
             }),
         (value, _) if carries_nothing(value) => None,
-        (Value::Object(_) | Value::Array(_), _) => Some(path),
+        (Value::Object(_) | Value::Array(_), _) => Some(DroppedAt::default()),
         // A scalar decoded into a scalar: kept (possibly normalised, e.g. a number's form).
         _ => None,
     }
