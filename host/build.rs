@@ -2,7 +2,9 @@
 //! crate as `AIM_DEFAULT_POLICY_WASM`, so the binary embeds it with `include_bytes!`; then
 //! compiles it to machine code for the binary's target with the engine's own compilation settings
 //! (`src/policy/compilation.rs`, included below) and hands that artifact over as
-//! `AIM_DEFAULT_POLICY_CWASM`, so the operator starts without compiling anything.
+//! `AIM_DEFAULT_POLICY_CWASM`, so the operator starts without compiling anything. The component's
+//! sha256, its identity, is computed here too (`AIM_DEFAULT_POLICY_SHA256`): hashing it at every
+//! start would read all its pages into memory only to learn what the build already knew.
 //!
 //! The nested cargo uses `<target dir>/wasm` as its target directory: a directory of its own,
 //! so it never waits on the lock the outer build holds, and one place for all guest artifacts.
@@ -11,6 +13,8 @@ use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+use sha2::{Digest, Sha256};
 
 #[path = "src/policy/compilation.rs"]
 mod compilation;
@@ -47,6 +51,16 @@ fn main() -> ExitCode {
     match build_default_policy().and_then(|wasm| Ok((precompile(&wasm)?, wasm))) {
         Ok((artifact, wasm)) => {
             println!("cargo:rustc-env=AIM_DEFAULT_POLICY_WASM={}", wasm.display());
+            match fs::read(&wasm) {
+                Ok(bytes) => println!(
+                    "cargo:rustc-env=AIM_DEFAULT_POLICY_SHA256={:x}",
+                    Sha256::digest(&bytes)
+                ),
+                Err(e) => {
+                    eprintln!("error: reading {}: {e}", wasm.display());
+                    return ExitCode::FAILURE;
+                }
+            }
             println!(
                 "cargo:rustc-env=AIM_DEFAULT_POLICY_CWASM={}",
                 artifact.display()

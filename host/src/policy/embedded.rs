@@ -10,7 +10,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::cache::CacheOutcome;
-use super::digest::Digest;
+use super::digest::{Digest, DigestParseError};
 use super::error::PolicyError;
 use super::limits::PolicyLimits;
 use super::loaded::{LoadReport, LoadedPolicy};
@@ -19,6 +19,10 @@ use super::runtime::PolicyRuntime;
 /// The default policy component's bytes.
 pub const DEFAULT_POLICY_WASM: &[u8] = include_bytes!(env!("AIM_DEFAULT_POLICY_WASM"));
 
+/// The sha256 of [`DEFAULT_POLICY_WASM`], computed by the build script, so a start does not read
+/// the component's pages only to hash them.
+const DEFAULT_POLICY_SHA256: &str = env!("AIM_DEFAULT_POLICY_SHA256");
+
 /// [`DEFAULT_POLICY_WASM`] compiled by the build script; empty when the build could not compile
 /// for this target.
 const DEFAULT_POLICY_PRECOMPILED: &[u8] = include_bytes!(env!("AIM_DEFAULT_POLICY_CWASM"));
@@ -26,18 +30,30 @@ const DEFAULT_POLICY_PRECOMPILED: &[u8] = include_bytes!(env!("AIM_DEFAULT_POLIC
 /// Loads the embedded default policy with default limits, from its precompiled artifact when
 /// the engine accepts it.
 pub fn load_default_policy(runtime: &PolicyRuntime) -> Result<Arc<LoadedPolicy>, PolicyError> {
-    load_precompiled(runtime, DEFAULT_POLICY_WASM, DEFAULT_POLICY_PRECOMPILED).map(Arc::new)
+    let digest = DEFAULT_POLICY_SHA256
+        .parse()
+        .map_err(|error: DigestParseError| PolicyError::InvalidComponent {
+            detail: format!("the embedded default policy's digest: {error}"),
+        })?;
+    load_precompiled(
+        runtime,
+        DEFAULT_POLICY_WASM,
+        digest,
+        DEFAULT_POLICY_PRECOMPILED,
+    )
+    .map(Arc::new)
 }
 
-/// Loads `wasm` from `artifact`, its compiled form, when wasmtime finds the artifact compatible
-/// with the runtime's engine (wasmtime version, compilation settings, CPU features of this
-/// machine); otherwise says why, once, and compiles `wasm` as any policy is compiled.
+/// Loads `wasm` (whose sha256 is `digest`) from `artifact`, its compiled form, when wasmtime finds
+/// the artifact compatible with the runtime's engine (wasmtime version, compilation settings, CPU
+/// features of this machine); otherwise says why, once, and compiles `wasm` as any policy is
+/// compiled.
 fn load_precompiled(
     runtime: &PolicyRuntime,
     wasm: &[u8],
+    digest: Digest,
     artifact: &[u8],
 ) -> Result<LoadedPolicy, PolicyError> {
-    let digest = Digest::of(wasm);
     let started = Instant::now();
     let (component, cache) = match deserialize_embedded(runtime.engine(), artifact) {
         Ok(component) => (component, Some(CacheOutcome::Embedded)),
@@ -135,7 +151,14 @@ mod tests {
             .and_then(|engine| engine.precompile_component(DEFAULT_POLICY_WASM))
             .expect("the default policy compiles");
         let runtime = runtime();
-        let (policy, log) = logged(|| load_precompiled(&runtime, DEFAULT_POLICY_WASM, &foreign));
+        let (policy, log) = logged(|| {
+            load_precompiled(
+                &runtime,
+                DEFAULT_POLICY_WASM,
+                Digest::of(DEFAULT_POLICY_WASM),
+                &foreign,
+            )
+        });
         let policy = policy.expect("the default policy loads by compiling");
         assert_eq!(policy.load_report().cache, None, "compiled in memory");
         assert!(
@@ -147,7 +170,14 @@ mod tests {
     #[test]
     fn a_binary_without_the_artifact_compiles_the_policy() {
         let runtime = runtime();
-        let (policy, log) = logged(|| load_precompiled(&runtime, DEFAULT_POLICY_WASM, &[]));
+        let (policy, log) = logged(|| {
+            load_precompiled(
+                &runtime,
+                DEFAULT_POLICY_WASM,
+                Digest::of(DEFAULT_POLICY_WASM),
+                &[],
+            )
+        });
         assert_eq!(
             policy
                 .expect("the default policy loads")
