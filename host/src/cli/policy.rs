@@ -119,6 +119,10 @@ struct BenchArgs {
     /// Calls per measurement.
     #[arg(long, default_value_t = 10_000)]
     iterations: usize,
+    /// Name the policy's compiled functions in `/tmp/perf-<pid>.map`, for `perf record` and
+    /// `perf report` (the component needs its name section: build it without `strip`).
+    #[arg(long)]
+    perf_map: bool,
     #[command(flatten)]
     load: LoadOptions,
 }
@@ -203,15 +207,20 @@ pub fn run(args: &Args, verbose: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn runtime(load: &LoadOptions) -> anyhow::Result<std::sync::Arc<PolicyRuntime>> {
+    runtime_with(load, RuntimeConfig::default())
+}
+
+/// The runtime of `config`, with the precompile cache `load` asks for.
+fn runtime_with(
+    load: &LoadOptions,
+    config: RuntimeConfig,
+) -> anyhow::Result<std::sync::Arc<PolicyRuntime>> {
     let cache = if load.no_cache {
         CacheLocation::Disabled
     } else {
         CacheLocation::Default
     };
-    Ok(PolicyRuntime::new(RuntimeConfig {
-        cache,
-        ..RuntimeConfig::default()
-    })?)
+    Ok(PolicyRuntime::new(RuntimeConfig { cache, ..config })?)
 }
 
 fn limits(load: &LimitOptions) -> PolicyLimits {
@@ -296,7 +305,13 @@ fn run_bench(args: &BenchArgs, verbose: bool) -> anyhow::Result<ExitCode> {
         },
         None => DEFAULT_POLICY_WASM.to_vec(),
     };
-    let runtime = runtime(&args.load)?;
+    let runtime = runtime_with(
+        &args.load,
+        RuntimeConfig {
+            perf_map: args.perf_map,
+            ..RuntimeConfig::default()
+        },
+    )?;
     let policy = match runtime.load(&wasm, args.load.digest.as_ref(), limits(&args.load.limits)) {
         Ok(policy) => std::sync::Arc::new(policy),
         Err(error) => {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use wasmtime::{
     Config, Enabled, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig,
+    ProfilingStrategy,
 };
 
 use super::compilation::compilation_config;
@@ -36,8 +37,16 @@ impl Allocator {
 
 /// Builds the engine, preferring the pooling allocator. Reserving the pool can fail where the
 /// address space is limited (`ulimit -v`, some sandboxes); the operator then still works, only
-/// instantiation is a little slower, so fall back and say so.
-pub fn build_engine(prefer_pooling: bool) -> wasmtime::Result<(Engine, Allocator)> {
+/// instantiation is a little slower, so fall back and say so. With `perf_map`, the engine names
+/// the code it loads in `/tmp/perf-<pid>.map` for `perf`.
+pub fn build_engine(prefer_pooling: bool, perf_map: bool) -> wasmtime::Result<(Engine, Allocator)> {
+    let config = |pool| -> wasmtime::Result<Config> {
+        let mut config = config(pool)?;
+        if perf_map {
+            config.profiler(ProfilingStrategy::PerfMap);
+        }
+        Ok(config)
+    };
     if prefer_pooling {
         match Engine::new(&config(Some(pool()))?) {
             Ok(engine) => return Ok((engine, Allocator::Pooling)),

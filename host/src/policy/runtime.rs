@@ -48,6 +48,9 @@ pub struct RuntimeConfig {
     pub memory_budget: usize,
     /// Bytes the precompile cache keeps at most.
     pub cache_max_bytes: u64,
+    /// Write `/tmp/perf-<pid>.map`, naming every compiled policy function, so `perf report`
+    /// shows where a policy's time goes (`aim-engine policy bench --perf-map`).
+    pub perf_map: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -58,6 +61,7 @@ impl Default for RuntimeConfig {
             tick: DEFAULT_TICK,
             memory_budget: DEFAULT_MEMORY_BUDGET,
             cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
+            perf_map: false,
         }
     }
 }
@@ -108,7 +112,7 @@ impl std::fmt::Debug for PolicyRuntime {
 
 impl PolicyRuntime {
     pub fn new(config: RuntimeConfig) -> Result<Arc<Self>, RuntimeError> {
-        let (engine, allocator) = build_engine(config.prefer_pooling)
+        let (engine, allocator) = build_engine(config.prefer_pooling, config.perf_map)
             .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
         start_epoch_ticker(&engine, config.tick)?;
         let mut linker = Linker::<CallState>::new(&engine);
