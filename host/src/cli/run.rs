@@ -106,9 +106,8 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         args.policy_engine.is_built_in(),
-        "--policy-engine {:?} needs aim-engine built with the native-policy feature \
-         (cargo build --release --features native-policy)",
-        args.policy_engine
+        "--policy-engine native needs aim-engine built with the native-policy feature \
+         (cargo build --release --features native-policy)"
     );
     init_logging(args.log_json);
     let runtime = tokio::runtime::Builder::new_multi_thread()
