@@ -40,29 +40,26 @@ impl Allocator {
 /// instantiation is a little slower, so fall back and say so. With `perf_map`, the engine names
 /// the code it loads in `/tmp/perf-<pid>.map` for `perf`.
 pub fn build_engine(prefer_pooling: bool, perf_map: bool) -> wasmtime::Result<(Engine, Allocator)> {
-    let config = |pool| -> wasmtime::Result<Config> {
-        let mut config = config(pool)?;
-        if perf_map {
-            config.profiler(ProfilingStrategy::PerfMap);
-        }
-        Ok(config)
-    };
     if prefer_pooling {
-        match Engine::new(&config(Some(pool()))?) {
+        match Engine::new(&config(Some(pool()), perf_map)?) {
             Ok(engine) => return Ok((engine, Allocator::Pooling)),
             Err(error) => {
                 tracing::warn!(error = %error, "policy instance pool unavailable; using on-demand allocation");
             }
         }
     }
-    Ok((Engine::new(&config(None)?)?, Allocator::OnDemand))
+    Ok((Engine::new(&config(None, perf_map)?)?, Allocator::OnDemand))
 }
 
-/// The shared compilation settings ([`super::compilation`]) with the instance allocator.
-fn config(pool: Option<PoolingAllocationConfig>) -> wasmtime::Result<Config> {
+/// The shared compilation settings ([`super::compilation`]) with the instance allocator, and the
+/// perf map when asked for.
+fn config(pool: Option<PoolingAllocationConfig>, perf_map: bool) -> wasmtime::Result<Config> {
     let mut config = compilation_config(TARGET)?;
     if let Some(pool) = pool {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    if perf_map {
+        config.profiler(ProfilingStrategy::PerfMap);
     }
     Ok(config)
 }
