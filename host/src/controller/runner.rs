@@ -16,11 +16,13 @@ use super::error::Error;
 use super::pipeline::{error_policy, key, log_outcome};
 
 /// How long a trigger waits for quiet before the reconcile runs. Not for the caches' sake (a
-/// trigger only comes once its cache holds the change): it folds a burst of triggers (a node
-/// change waking every service not yet running, a rollout touching many related objects) into one
-/// reconcile per object. Without it, a service on a busy shared cluster that asks to be planned
-/// again at once was planned 33 times in 12 s against twice
-/// (`host/tests/hostile_policy_in_operator.rs`).
+/// trigger only comes once its cache holds the change), nor to stop a controller waking itself
+/// (its own status writes are no trigger, see `WatchCache::controller`): it folds a burst of
+/// triggers (a rollout touching a service's InferenceService, route and claims within
+/// milliseconds, a node change waking every service not yet running) into one reconcile per
+/// object, so passing states are not written one by one. Without it, `scale-bench` at 1000
+/// services measured 3.4-3.7 reconciles, 3.1-3.3 status writes and 6.3-6.5 API requests per
+/// service, against 2.8-3.0, 2.3 and 5.4 with it.
 const TRIGGER_DEBOUNCE: Duration = Duration::from_millis(300);
 
 /// Runs `controller` with `reconcile` until `ctx.shutdown` is cancelled, then lets the running
