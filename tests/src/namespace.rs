@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::{Namespace, Node};
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, PostParams,
 };
@@ -18,8 +19,8 @@ use serde_json::json;
 use crate::TestEnv;
 use crate::kubeconfig;
 
-/// Label put on cluster-scoped objects a test creates (Nodes, cluster templates and models), so
-/// they go with its namespace.
+/// Label put on cluster-scoped objects a test creates (Nodes, StorageClasses, cluster templates
+/// and models), so they go with its namespace.
 pub const OWNER_LABEL: &str = "testenv.aim.silogen.ai/namespace";
 
 /// Cluster-scoped AIM kinds deleted with the namespace when they carry [`OWNER_LABEL`].
@@ -94,6 +95,9 @@ impl Drop for TestNamespace {
                 let nodes: Api<Node> = Api::all(client.clone());
                 let owned = ListParams::default().labels(&format!("{OWNER_LABEL}={name}"));
                 nodes
+                    .delete_collection(&DeleteParams::default(), &owned)
+                    .await?;
+                Api::<StorageClass>::all(client.clone())
                     .delete_collection(&DeleteParams::default(), &owned)
                     .await?;
                 for kind in CLUSTER_AIM_KINDS {

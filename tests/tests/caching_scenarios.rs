@@ -14,10 +14,12 @@ use std::time::Duration;
 
 use aim_api::v1alpha1::AIMService;
 use aim_tests::fixtures::{self, aim_api, inference_service_api};
+use aim_tests::namespace::OWNER_LABEL;
 use aim_tests::{TestNamespace, wait_for, wait_for_deletion};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -317,6 +319,73 @@ async fn a_caching_service_downloads_its_model_into_a_cache_and_mounts_it() {
         .await
         .unwrap();
     wait_for(&services, "chat", TIMEOUT, |s| state(s) == "Running")
+        .await
+        .unwrap();
+}
+
+/// Creates the StorageClass `<namespace>-<name>` with `binding_mode`, for a provisioner that does
+/// not run here, so its claims stay Pending; it goes with the test namespace.
+async fn storage_class(ns: &TestNamespace, name: &str, binding_mode: &str) -> String {
+    let name = ns.unique(name);
+    let class: StorageClass = serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {OWNER_LABEL: ns.name()}},
+        "provisioner": "example.com/nobody", "volumeBindingMode": binding_mode
+    }))
+    .unwrap();
+    Api::<StorageClass>::all(ns.client())
+        .create(&PostParams::default(), &class)
+        .await
+        .unwrap();
+    name
+}
+
+/// A model cache `name` of one small source, on a volume of `storage_class`.
+async fn model_cache(ns: &TestNamespace, name: &str, storage_class: &str) {
+    create(ns, json!({
+        "apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMModelCache", "metadata": {"name": name},
+        "spec": {"sourceUri": SOURCE_URI, "size": "1Gi", "storageClassName": storage_class}
+    }))
+    .await;
+}
+
+// The model cache flow asks for its claim's binding mode while the claim waits for a volume: a
+// class that binds on first use gets the download started at once (the Job's pod is that first
+// use), a class that binds at once waits for the volume.
+#[tokio::test]
+async fn a_download_starts_before_its_volume_is_bound_only_when_the_class_binds_on_first_use() {
+    let ns = namespace().await;
+    let first_use = storage_class(&ns, "first-use", "WaitForFirstConsumer").await;
+    let immediate = storage_class(&ns, "immediate", "Immediate").await;
+    model_cache(&ns, "early", &first_use).await;
+    model_cache(&ns, "late", &immediate).await;
+
+    let jobs: Api<Job> = ns.api();
+    wait_for(&jobs, "early-cache-download", TIMEOUT, |_| true)
+        .await
+        .unwrap();
+    let pvcs: Api<PersistentVolumeClaim> = ns.api();
+    let early = pvcs.get("early-cache").await.unwrap();
+    assert_ne!(
+        early.status.and_then(|s| s.phase).as_deref(),
+        Some("Bound"),
+        "the download started before the volume was bound"
+    );
+    // Once the cache reports its claim as provisioning, it has planned with the class's mode.
+    wait_for(&aim_api(&ns, "AIMModelCache"), "late", TIMEOUT, |cache| {
+        cache.data["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "StorageReady" && c["reason"] == "PVCProvisioning")
+    })
+    .await
+    .unwrap();
+    assert!(
+        jobs.get_opt("late-cache-download").await.unwrap().is_none(),
+        "a volume that binds at once is waited for"
+    );
+    bind(&pvcs, "late-cache").await;
+    wait_for(&jobs, "late-cache-download", TIMEOUT, |_| true)
         .await
         .unwrap();
 }

@@ -251,7 +251,8 @@ pub struct ModelCacheObservation {
     #[serde(default)]
     pub persistent_volume_claims: Vec<PersistentVolumeClaim>,
     /// Volume binding mode of the storage class the claim uses (`WaitForFirstConsumer` lets the
-    /// download start before the claim is bound).
+    /// download start before the claim is bound), when the host knows it already or the plan
+    /// asked for it (`readBindingMode`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_binding_mode: Option<String>,
     /// Download Jobs owned by the cache.

@@ -36,6 +36,11 @@ pub struct Plan {
     /// this plan stands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_discovery_log: Option<DiscoveryLogRequest>,
+    /// Ask the host to read the volume binding mode of a storage class and plan again with it
+    /// (`volumeBindingMode` in the model cache observation). When the host cannot read it, this
+    /// plan stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_binding_mode: Option<BindingModeRequest>,
 }
 
 /// One object to apply, and who owns it.
@@ -107,6 +112,14 @@ pub enum EventType {
 pub struct DiscoveryLogRequest {
     /// Name of the Job: one the subject controls, in the namespace its discovery runs in.
     pub job: String,
+}
+
+/// A storage class whose volume binding mode the policy needs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BindingModeRequest {
+    /// Name of the StorageClass: the class of a claim the subject controls.
+    pub storage_class: String,
 }
 
 /// An image whose labels the policy needs.

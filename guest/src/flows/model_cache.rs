@@ -4,7 +4,7 @@
 
 use aim_api::conditions::{ConditionStatus, events, label_values, labels, reasons, types};
 use aim_api::policy::observation::ModelCacheObservation;
-use aim_api::policy::plan::{EventType, Owner, Plan, PlannedObject};
+use aim_api::policy::plan::{BindingModeRequest, EventType, Owner, Plan, PlannedObject};
 use aim_api::v1alpha1::{
     AIMCacheStatus, AIMModelCache, AIMModelCacheStatus, DEFAULT_PVC_HEADROOM_PERCENT,
 };
@@ -114,6 +114,10 @@ pub fn plan_model_cache(observation: &ModelCacheObservation) -> Result<Plan, Pol
         });
     }
 
+    if job.is_none() && !ready {
+        plan.read_binding_mode = binding_mode_wanted(observation, pvc, storage);
+    }
+
     let failure = storage == Storage::Lost || job == Some(JobState::Failed) || size_error.is_some();
     let status = if job == Some(JobState::Failed) || size_error.is_some() {
         AIMCacheStatus::Failed
@@ -171,6 +175,22 @@ pub fn plan_model_cache(observation: &ModelCacheObservation) -> Result<Plan, Pol
     }
     plan.status = Some(status_document(&document, conditions)?);
     Ok(plan)
+}
+
+/// The storage class whose binding mode this plan needs and the observation lacks: a claim still
+/// waiting for its volume lets the download start at once when its class binds on first use.
+/// Without it the download waits for the claim to bind, and this plan stands if the host cannot
+/// read the mode either.
+fn binding_mode_wanted(
+    observation: &ModelCacheObservation,
+    pvc: Option<&PersistentVolumeClaim>,
+    storage: Storage<'_>,
+) -> Option<BindingModeRequest> {
+    if observation.volume_binding_mode.is_some() || !matches!(storage, Storage::Pending { .. }) {
+        return None;
+    }
+    let storage_class = pvc?.spec.as_ref()?.storage_class_name.clone()?;
+    Some(BindingModeRequest { storage_class })
 }
 
 fn storage<'a>(pvc: Option<&'a PersistentVolumeClaim>, binding_mode: Option<&str>) -> Storage<'a> {

@@ -1,7 +1,7 @@
-//! The volume binding modes of storage classes, read once per class. A class's
-//! `volumeBindingMode` cannot be changed, so asking the apiserver on every model cache reconcile
-//! only costs requests; a class deleted and created again under its name is read again after
-//! [`REREAD_AFTER`].
+//! The volume binding modes of storage classes, read once per class when a model cache's plan asks
+//! for one. A class's `volumeBindingMode` cannot be changed, so what was read serves every later
+//! reconcile without a request; a class deleted and created again under its name is read again
+//! after [`REREAD_AFTER`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -32,6 +32,11 @@ impl BindingModes {
         let mode = classes.get_opt(class).await.ok()??.volume_binding_mode;
         self.remember(class, mode.clone(), Instant::now());
         mode
+    }
+
+    /// The binding mode of `class` when it was read recently, without asking the apiserver.
+    pub fn known(&self, class: &str) -> Option<String> {
+        self.remembered(class, Instant::now()).flatten()
     }
 
     /// What was read for `class` less than [`REREAD_AFTER`] before `now`.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use aim_api::policy::plan::Plan;
 use aim_api::v1alpha1::{AIMModelCache, AIMTemplateCache};
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::runtime::controller::Action;
@@ -13,6 +14,7 @@ use super::context::Context;
 use super::dependency_index::Dependency;
 use super::error::Error;
 use super::identity::{MODEL_CACHE, TEMPLATE_CACHE};
+use super::inputs::plan_with_input;
 use super::pipeline;
 use super::runner;
 use crate::observe::{Observe, owned_by};
@@ -44,17 +46,45 @@ async fn reconcile_model_cache(
     let namespace = cache
         .namespace()
         .ok_or_else(|| Error::InvalidObject("a model cache without a namespace".into()))?;
-    let binding = volume_binding_mode(&ctx, &owned_by(&ctx.stores, cache.as_ref())).await;
-    let observation = ctx.stores.model_cache_observation(&cache, binding);
+    let claims: Vec<PersistentVolumeClaim> = owned_by(&ctx.stores, cache.as_ref());
+    // A mode read for an earlier reconcile is in the first observation: the plan asks only once.
+    let known = claims
+        .iter()
+        .find_map(storage_class)
+        .and_then(|class| ctx.binding_modes.known(class));
+    let observe = |read: Option<String>| {
+        ctx.stores
+            .model_cache_observation(&cache, read.or_else(|| known.clone()))
+    };
+    let subject = pipeline::plan_subject(cache.as_ref(), None);
+    let fetch = async |plan: &Plan| Ok(requested_binding_mode(&ctx, &claims, plan).await);
+    let (observation, plan) =
+        plan_with_input(&ctx, MODEL_CACHE.subject, &subject, observe, fetch).await;
     let api = Api::namespaced(ctx.client.clone(), &namespace);
-    pipeline::reconcile(&ctx, &MODEL_CACHE, &api, cache.as_ref(), &observation, None).await
+    pipeline::carry_out(&ctx, &MODEL_CACHE, &api, cache.as_ref(), &observation, plan).await
 }
 
-/// The binding mode of the claim's storage class: `WaitForFirstConsumer` lets the download start
-/// before the claim is bound. Unknown when the class can't be read.
-async fn volume_binding_mode(ctx: &Context, claims: &[PersistentVolumeClaim]) -> Option<String> {
-    let class = claims.first()?.spec.as_ref()?.storage_class_name.clone()?;
-    ctx.binding_modes.of(&ctx.client, &class).await
+/// The binding mode of the storage class `plan` asks for (`WaitForFirstConsumer` lets the download
+/// start before the claim is bound). The class comes from the policy, so only the class of a claim
+/// the cache controls is read. `None` when there is nothing to read or the class can't be read.
+async fn requested_binding_mode(
+    ctx: &Context,
+    claims: &[PersistentVolumeClaim],
+    plan: &Plan,
+) -> Option<String> {
+    let class = &plan.read_binding_mode.as_ref()?.storage_class;
+    if !claims
+        .iter()
+        .any(|claim| storage_class(claim) == Some(class))
+    {
+        tracing::warn!(%class, "the plan asks for the binding mode of a class no claim of the cache uses; not read");
+        return None;
+    }
+    ctx.binding_modes.of(&ctx.client, class).await
+}
+
+fn storage_class(claim: &PersistentVolumeClaim) -> Option<&str> {
+    claim.spec.as_ref()?.storage_class_name.as_deref()
 }
 
 /// Runs both cache controllers.

@@ -6,7 +6,9 @@ use aim_api::v1alpha1::{
     AIMCacheStatus, AIMClusterRuntimeConfig, AIMClusterRuntimeConfigSpec, AIMModelCache,
     AIMModelCacheSpec, AIMModelCacheStatus,
 };
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimStatus};
+use k8s_openapi::api::core::v1::{
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
@@ -175,6 +177,41 @@ fn a_pending_volume_starts_the_download_only_when_it_binds_on_first_use() {
         applied(&plan_model_cache(&observed).unwrap()),
         ["Job/smol-cache-download"]
     );
+}
+
+#[test]
+fn a_pending_volume_asks_for_its_classs_binding_mode_until_it_is_known() {
+    let mut observed = observation(cache("1Gi"));
+    let mut claim = pvc("Pending");
+    claim.spec = Some(PersistentVolumeClaimSpec {
+        storage_class_name: Some("fast".to_owned()),
+        ..Default::default()
+    });
+    observed.persistent_volume_claims = vec![claim];
+    let asking = plan_model_cache(&observed).unwrap();
+    assert_eq!(
+        asking
+            .read_binding_mode
+            .map(|request| request.storage_class),
+        Some("fast".to_owned())
+    );
+    assert!(
+        asking.apply.is_empty(),
+        "no download before the mode is known"
+    );
+
+    observed.volume_binding_mode = Some("Immediate".to_owned());
+    assert_eq!(plan_model_cache(&observed).unwrap().read_binding_mode, None);
+    observed.volume_binding_mode = None;
+    observed.persistent_volume_claims[0].status = pvc("Bound").status;
+    assert_eq!(plan_model_cache(&observed).unwrap().read_binding_mode, None);
+}
+
+#[test]
+fn a_pending_volume_without_a_class_asks_for_no_binding_mode() {
+    let mut observed = observation(cache("1Gi"));
+    observed.persistent_volume_claims = vec![pvc("Pending")];
+    assert_eq!(plan_model_cache(&observed).unwrap().read_binding_mode, None);
 }
 
 #[test]
