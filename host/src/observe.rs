@@ -22,6 +22,9 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, PersistentVolumeClaim, Pod};
 use kube::{Resource, ResourceExt};
 
+/// The label KServe puts on the pods of an InferenceService, with the InferenceService's name.
+pub const KSERVE_POD_LABEL: &str = "serving.kserve.io/inferenceservice";
+
 /// The objects of one kind a view holds, visited in place.
 pub trait Holds<K> {
     /// Calls `visit` with every object of the kind.
@@ -402,7 +405,7 @@ pub trait Observe: ClusterView {
             pod.namespace() == service.namespace()
                 && pod
                     .labels()
-                    .get("serving.kserve.io/inferenceservice")
+                    .get(KSERVE_POD_LABEL)
                     .is_some_and(|isvc| isvcs.contains(isvc))
         })
     }

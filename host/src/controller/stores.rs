@@ -26,7 +26,7 @@ use super::ownership::Existing;
 use super::scope::NamespaceScope;
 use super::tolerant::Decoding;
 use super::watch_cache::{Watch, WatchCache};
-use crate::observe::{ClusterView, DiscoveryLoad, Holds};
+use crate::observe::{ClusterView, DiscoveryLoad, Holds, KSERVE_POD_LABEL};
 use aim_api::policy::plan::ObjectReference;
 
 /// One cache per kind.
@@ -82,9 +82,6 @@ const OPERATOR_JOBS: &str =
 /// custom policy plans (the host stamps `aim-controller` on those).
 const CLAIMS: &str =
     "app.kubernetes.io/managed-by in (aim-controller,aim-service-controller,modelcache-controller)";
-
-/// Pods KServe runs for an InferenceService.
-const KSERVE_POD: &str = "serving.kserve.io/inferenceservice";
 
 /// Pods a Job runs.
 const JOB_POD: &str = "batch.kubernetes.io/job-name";
@@ -158,7 +155,7 @@ impl Stores {
             ),
             pods: WatchCache::start(
                 client,
-                Watch::of(all().labels(KSERVE_POD), report()).trimmed(without_pod_spec),
+                Watch::of(all().labels(KSERVE_POD_LABEL), report()).trimmed(without_pod_spec),
             ),
             jobs: WatchCache::start(client, Watch::of(all().labels(OPERATOR_JOBS), report())),
             job_pods: WatchCache::start(
