@@ -1,6 +1,7 @@
 //! Inputs no cache holds (an image's labels, a discovery Job's output, a storage class's binding
-//! mode), fetched only when a plan asks for one: the host plans, fetches what the plan asks for, and plans again with it. Whether
-//! an input is needed is the policy's decision; the host only checks what it is asked to read.
+//! mode), fetched only when a plan asks for one: the host plans, fetches what the plan asks for,
+//! and plans again with it. Whether an input is needed is the policy's decision; the host only
+//! checks what it is asked to read.
 
 use aim_api::policy::observation::Observation;
 use aim_api::policy::plan::Plan;
