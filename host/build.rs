@@ -48,25 +48,8 @@ const LEAKING_VARIABLES: [&str; 5] = [
 const PRECOMPILED_ARTIFACT: &str = "aim_policy_default.cwasm";
 
 fn main() -> ExitCode {
-    match build_default_policy().and_then(|wasm| Ok((precompile(&wasm)?, wasm))) {
-        Ok((artifact, wasm)) => {
-            println!("cargo:rustc-env=AIM_DEFAULT_POLICY_WASM={}", wasm.display());
-            match fs::read(&wasm) {
-                Ok(bytes) => println!(
-                    "cargo:rustc-env=AIM_DEFAULT_POLICY_SHA256={:x}",
-                    Sha256::digest(&bytes)
-                ),
-                Err(e) => {
-                    eprintln!("error: reading {}: {e}", wasm.display());
-                    return ExitCode::FAILURE;
-                }
-            }
-            println!(
-                "cargo:rustc-env=AIM_DEFAULT_POLICY_CWASM={}",
-                artifact.display()
-            );
-            ExitCode::SUCCESS
-        }
+    match embed_default_policy() {
+        Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
@@ -74,19 +57,36 @@ fn main() -> ExitCode {
     }
 }
 
-/// Compiles the component at `wasm` for the binary's target into `OUT_DIR`. A target this build
-/// cannot compile for (the build script's wasmtime has only its own machine's code generator)
-/// gets an empty artifact and a warning: that binary compiles the policy when it starts.
-fn precompile(wasm: &Path) -> Result<PathBuf, String> {
+/// Builds the default policy and hands the crate its component, its sha256 and its precompiled
+/// artifact.
+fn embed_default_policy() -> Result<(), String> {
+    let wasm = build_default_policy()?;
+    let component = fs::read(&wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
+    let artifact = precompile(&component)?;
+    println!("cargo:rustc-env=AIM_DEFAULT_POLICY_WASM={}", wasm.display());
+    println!(
+        "cargo:rustc-env=AIM_DEFAULT_POLICY_SHA256={:x}",
+        Sha256::digest(&component)
+    );
+    println!(
+        "cargo:rustc-env=AIM_DEFAULT_POLICY_CWASM={}",
+        artifact.display()
+    );
+    Ok(())
+}
+
+/// Compiles `component` for the binary's target into `OUT_DIR`. A target this build cannot
+/// compile for (the build script's wasmtime has only its own machine's code generator) gets an
+/// empty artifact and a warning: that binary compiles the policy when it starts.
+fn precompile(component: &[u8]) -> Result<PathBuf, String> {
     println!("cargo:rerun-if-changed=src/policy/compilation.rs");
     let target = env::var("TARGET").map_err(|e| format!("TARGET: {e}"))?;
     println!("cargo:rustc-env=AIM_ENGINE_TARGET={target}");
     let out = PathBuf::from(env::var("OUT_DIR").map_err(|e| format!("OUT_DIR: {e}"))?)
         .join(PRECOMPILED_ARTIFACT);
-    let component = fs::read(wasm).map_err(|e| format!("reading {}: {e}", wasm.display()))?;
     let artifact = compilation::compilation_config(&target)
         .and_then(|config| wasmtime::Engine::new(&config))
-        .and_then(|engine| engine.precompile_component(&component))
+        .and_then(|engine| engine.precompile_component(component))
         .unwrap_or_else(|error| {
             println!(
                 "cargo:warning=the default policy could not be precompiled for {target} ({error:#}); aim-engine will compile it when it starts"
